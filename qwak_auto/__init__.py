@@ -1,0 +1,5 @@
+"""auto: keep ML models accurate in production (Qwak-compatible automations)."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,103 @@
+"""The command-line interface: one typer app, one exit point.
+
+Each command module in this package registers its commands on ``app``; a command parses
+options, calls one service function and renders the result. Only :func:`main` maps outcomes
+to exit codes: 0 fine, 1 problems found or a run failed, 2 usage/config/internal error,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from qwak_auto import __version__
+
+app = typer.Typer(
+    name="auto",
+    help="Keep ML models accurate in production: validate and run automation files.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"auto {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show commands and tracebacks."),
+    log_format: str = typer.Option(
+        "text", "--log-format", help="Log lines as `text` or `json`.", envvar="AUTO_LOG_FORMAT"
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    from qwak_auto import log, proc
+
+    _state["debug"] = debug
+    proc.set_debug(debug)
+    log.configure(log_format=log_format, debug=debug)
+
+
+def _register() -> None:
+    # Each area owns one module; importing it registers its commands on `app`.
+    from qwak_auto.cli import (  # noqa: F401
+        build,
+        deploy,
+        gate,
+        port,
+        run,
+        secrets,
+        validate,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from qwak_auto import console
+    from qwak_auto.errors import AutoError
+
+    _register()
+    try:
+        rc = app(args=argv, standalone_mode=False)
+    except AutoError as exc:
+        console.error(exc.message, exc.hint)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            console.error("interrupted")
+            return 130
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return int(exc.exit_code)
+        if _state["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        console.error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "run again with `auto --debug ...` for the traceback and report it",
+        )
+        return 2
+    return rc if isinstance(rc, int) else 0
+
+
+def entry() -> None:
+    sys.exit(main())

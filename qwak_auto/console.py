@@ -1,0 +1,70 @@
+"""Output: rich on a terminal; plain text when piped, under CI or with NO_COLOR."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from qwak_auto.secrets.redact import redact, redact_obj
+
+
+def is_plain(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    stream = stream or sys.stdout
+    if env.get("NO_COLOR") or env.get("CI") or env.get("TERM") == "dumb":
+        return True
+    return not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def out(text: str = "", *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(redact(text) + ("" if text.endswith("\n") else "\n"))
+    stream.flush()
+
+
+def emit_json(data: Any) -> None:
+    out(json.dumps(redact_obj(data), indent=2, default=str))
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table: rich on a terminal, aligned plain text otherwise."""
+    cells = [[redact("" if c is None else str(c)) for c in row] for row in rows]
+    if not is_plain():
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=title or None)
+        for col in columns:
+            t.add_column(col)
+        for row in cells:
+            t.add_row(*row)
+        Console().print(t)
+        return
+    widths = [len(c) for c in columns]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    lines = []
+    if title:
+        lines.append(title)
+    lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip())
+    for row in cells:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+    out("\n".join(lines))
+
+
+def error(message: str, hint: str = "") -> None:
+    if is_plain(sys.stderr):
+        out(f"error: {message}", err=True)
+        if hint:
+            out(f"  hint: {hint}", err=True)
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True)
+    console.print(f"[bold red]error:[/] {escape(redact(message))}")
+    if hint:
+        console.print(f"  [yellow]hint:[/] {escape(redact(hint))}")

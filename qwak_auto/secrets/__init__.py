@@ -1,0 +1,3 @@
+"""Secret backends, their registry, and the redactor every output passes through."""
+
+from __future__ import annotations

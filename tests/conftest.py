@@ -1,0 +1,36 @@
+"""Shared fixtures: an isolated auto home per test, git identity, service helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from qwak_auto.secrets import redact
+
+
+def missing_service(service: str, reason: str) -> None:
+    """Skip the test with the reason, or fail it where CI demands the service
+    (``AUTO_TEST_REQUIRE=postgres,docker``)."""
+    required = {s.strip() for s in os.environ.get("AUTO_TEST_REQUIRE", "").split(",")}
+    if service in required:
+        pytest.fail(f"{service} is required here (AUTO_TEST_REQUIRE) but {reason}")
+    pytest.skip(f"{service}: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / ".auto"
+    monkeypatch.setenv("AUTO_HOME", str(home))
+    monkeypatch.delenv("AUTO_STATE_URL", raising=False)
+    monkeypatch.delenv("AUTO_CONFIG", raising=False)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "auto tests")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "tests@example.invalid")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "auto tests")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "tests@example.invalid")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:http:https:ssh")
+    monkeypatch.setenv("NO_COLOR", "1")
+    redact.clear()
+    return home
