@@ -118,7 +118,7 @@ def _environments(path: Path, raw: Any) -> dict[str, Environment]:
                 f"{path}: environments.{name}.deployer: {deployer!r} is not a deployer",
                 "use `local` or `kubernetes`",
             )
-        out[str(name)] = Environment(name=str(name), **{k: v for k, v in settings.items()})
+        out[str(name)] = Environment(name=str(name), **dict(settings.items()))
     return out
 
 

@@ -78,7 +78,7 @@ def run(
     timeout: float,
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
-    input: str | None = None,  # noqa: A002 - mirrors subprocess
+    input: str | None = None,
     check: bool = True,
     stdout: IO[str] | None = None,
 ) -> Result:
@@ -155,7 +155,7 @@ def _run_streaming(
     timeout: float,
     env: dict[str, str],
     cwd: str | Path | None,
-    input: str | None,  # noqa: A002
+    input: str | None,
     check: bool,
     out: IO[str],
 ) -> Result:

@@ -37,7 +37,7 @@ def _root(
     log_format: str = typer.Option(
         "text", "--log-format", help="Log lines as `text` or `json`.", envvar="AUTO_LOG_FORMAT"
     ),
-    version: bool = typer.Option(
+    version: bool = typer.Option(  # noqa: ARG001 - handled by its callback
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:

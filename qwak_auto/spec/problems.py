@@ -74,10 +74,7 @@ def render_json(problems: Sequence[Problem], files_checked: int) -> str:
         "files_checked": files_checked,
         "errors": errors,
         "warnings": len(ordered) - errors,
-        "problems": [
-            {**asdict(p), "severity": p.severity.value}
-            for p in ordered
-        ],
+        "problems": [{**asdict(p), "severity": p.severity.value} for p in ordered],
     }
     return json.dumps(doc, indent=2) + "\n"
 

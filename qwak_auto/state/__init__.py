@@ -1,0 +1,3 @@
+"""The state store: records of automations, runs, steps, builds, deployments, evaluations."""
+
+from __future__ import annotations

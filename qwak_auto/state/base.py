@@ -1,0 +1,204 @@
+"""The state store interface and its records.
+
+Everything `auto` did is recorded here: automations seen, runs and their steps, builds,
+deployments, metric-trigger evaluations. Two implementations share one versioned schema:
+SQLite (default, ``.auto/state.db``) and PostgreSQL (``AUTO_STATE_URL=postgresql://…``).
+Times are timezone-aware UTC datetimes. JSON-like fields are plain dicts (already redacted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"  # a new build is serving
+    NOT_DEPLOYED = "not_deployed"  # built fine, the gate kept the serving model (not an error)
+    FAILED = "failed"
+    SKIPPED = "skipped"  # e.g. "still running" under concurrency: forbid
+    ABANDONED = "abandoned"  # its runner died (lease expired)
+    INTERRUPTED = "interrupted"  # stopped by SIGTERM/SIGINT
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationRecord:
+    name: str
+    model_id: str
+    spec_hash: str
+    file: str
+    enabled: bool
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    run_id: str
+    run_key: str  # "<automation>@<slot ISO>" or "<automation>@manual:<uuid>"
+    automation: str
+    trigger_reason: str  # "schedule", "missed slot", "metric breach", "manual", ...
+    scheduled_for: datetime | None
+    owner: str  # "<host>:<pid>:<uuid>" of the runner holding the lease
+    status: RunStatus
+    started_at: datetime
+    ended_at: datetime | None = None
+    error: str = ""
+    attempt: int = 1
+    lease_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepRecord:
+    run_id: str
+    name: str  # source | build | condition | deploy | notify
+    status: StepStatus
+    started_at: datetime
+    ended_at: datetime | None = None
+    reason: str = ""  # one human line
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildRecord:
+    build_id: str
+    model_id: str
+    automation: str  # '' for `auto build` outside an automation
+    run_id: str  # '' likewise
+    status: str  # running | succeeded | failed
+    started_at: datetime
+    ended_at: datetime | None = None
+    commit: str = ""
+    builder: str = ""
+    artifact: str = ""  # path of the build's artifact directory
+    image: str = ""  # docker image tag, if any
+    log_path: str = ""
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentRecord:
+    deployment_id: str
+    model_id: str
+    build_id: str
+    environment: str
+    variation: str
+    deployer: str  # local | kubernetes
+    status: str  # starting | serving | failed | retired | rolled_back
+    created_at: datetime
+    retired_at: datetime | None = None
+    address: str = ""  # e.g. http://127.0.0.1:8123
+    automation: str = ""
+    run_id: str = ""
+    reason: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)  # pid, port, rendered manifests ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvaluationRecord:
+    automation: str
+    evaluated_at: datetime
+    value: float | None
+    breached: bool
+    fired: bool
+    reason: str = ""
+    sql: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    """The outcome of trying to claim a slot: the run when claimed, else why not."""
+
+    claimed: bool
+    run: RunRecord | None = None
+    reason: str = ""  # "already claimed", "still running", ...
+
+
+class StateStore(Protocol):
+    """Implemented by state/sqlite.py and state/postgres.py (see state/__init__.py: open_store)."""
+
+    url: str
+
+    def close(self) -> None: ...
+
+    # automations
+    def upsert_automation(
+        self, *, name: str, model_id: str, spec_hash: str, file: str, enabled: bool, now: datetime
+    ) -> AutomationRecord: ...
+    def automations(self) -> Sequence[AutomationRecord]: ...
+    def automation(self, name: str) -> AutomationRecord | None: ...
+
+    # runs and claims
+    def claim(
+        self,
+        *,
+        automation: str,
+        run_key: str,
+        trigger_reason: str,
+        scheduled_for: datetime | None,
+        owner: str,
+        now: datetime,
+        lease_seconds: float,
+        forbid_overlap: bool,
+    ) -> Claim: ...
+    def heartbeat(self, run_id: str, owner: str, now: datetime, lease_seconds: float) -> bool: ...
+    def finish_run(self, run_id: str, status: RunStatus, error: str, now: datetime) -> None: ...
+    def abandon_expired(self, now: datetime) -> Sequence[RunRecord]: ...
+    def runs(self, automation: str | None = None, limit: int = 20) -> Sequence[RunRecord]: ...
+    def run(self, run_id: str) -> RunRecord | None: ...
+    def last_run(self, automation: str) -> RunRecord | None: ...
+
+    # steps
+    def start_step(self, run_id: str, name: str, now: datetime) -> None: ...
+    def finish_step(
+        self,
+        run_id: str,
+        name: str,
+        status: StepStatus,
+        reason: str,
+        detail: Mapping[str, Any],
+        now: datetime,
+    ) -> None: ...
+    def steps(self, run_id: str) -> Sequence[StepRecord]: ...
+
+    # builds
+    def save_build(self, build: BuildRecord) -> None: ...  # insert or replace by build_id
+    def build(self, build_id: str) -> BuildRecord | None: ...
+    def builds(self, model_id: str | None = None, limit: int = 20) -> Sequence[BuildRecord]: ...
+
+    # deployments
+    def save_deployment(self, deployment: DeploymentRecord) -> None: ...  # upsert by id
+    def deployments(
+        self,
+        model_id: str | None = None,
+        environment: str | None = None,
+        variation: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[DeploymentRecord]: ...  # newest first
+    def serving(
+        self, model_id: str, environment: str, variation: str
+    ) -> DeploymentRecord | None: ...
+
+    # metric-trigger evaluations
+    def record_evaluation(self, evaluation: EvaluationRecord) -> None: ...
+    def evaluations(self, automation: str, limit: int = 20) -> Sequence[EvaluationRecord]: ...
+
+    # small per-automation key/value state (e.g. consecutive breaches, last fired)
+    def get_value(self, scope: str, key: str) -> Any: ...
+    def set_value(self, scope: str, key: str, value: Any) -> None: ...
