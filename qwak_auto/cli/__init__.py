@@ -55,6 +55,7 @@ def _register() -> None:
         deploy,
         gate,
         port,
+        render,
         run,
         secrets,
         validate,

@@ -1,0 +1,88 @@
+"""Rendering the manifests of an automation set, as `auto render` prints them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qwak_auto.config import Config, Environment, load_config
+from qwak_auto.deploy.manifests import Target, registry_ref, render
+from qwak_auto.spec.model import Automation
+from qwak_auto.spec.problems import Problem
+
+
+@dataclass
+class Rendered:
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _image(
+    automation: Automation,
+    environment: Environment,
+    config: Config,
+    build_id: str | None,
+    image: str | None,
+    notes: list[str],
+) -> tuple[str, str]:
+    """(build id, image reference) for an automation's model."""
+    from qwak_auto.state import open_store
+
+    store = open_store(config)
+    try:
+        if build_id is not None:
+            record = store.build(build_id)
+            builds = [record] if record is not None else []
+        else:
+            builds = [
+                b for b in store.builds(automation.model_id, limit=50) if b.status == "succeeded"
+            ]
+    finally:
+        store.close()
+    with_image = [b for b in builds if b.image]
+    if with_image:
+        build = with_image[0]
+        ref = image or build.image
+        if image is None and environment.image_registry:
+            ref = registry_ref(environment.image_registry, build.model_id, build.build_id)
+        return build.build_id, ref
+    placeholder = image or f"auto/{automation.model_id.lower()}:latest"
+    notes.append(
+        f"{automation.name}: no built image of model {automation.model_id!r} in the state store;"
+        f" using {placeholder} (build with `builder: docker` or pass --image)"
+    )
+    return "unbuilt", placeholder
+
+
+def render_paths(
+    paths: list[Path], *, env: str | None, build_id: str | None, image: str | None
+) -> Rendered:
+    from qwak_auto.spec.validate import load_automations
+
+    config = load_config(tuple(paths), env=os.environ)
+    automations, problems = load_automations(paths, config)
+    result = Rendered(problems=[p for p in problems if p.severity.value == "error"])
+    for automation in automations:
+        names = automation.environments
+        for name in names:
+            environment = config.environment(name)
+            if env is not None and environment.name != env:
+                continue
+            if environment.deployer != "kubernetes":
+                result.notes.append(
+                    f"{automation.name}: environment {environment.name!r} deploys locally"
+                    " (deployer: local); its Kubernetes manifests are shown anyway"
+                )
+            build, ref = _image(automation, environment, config, build_id, image, result.notes)
+            target = Target(
+                build_id=build,
+                image=ref,
+                environment=environment.name,
+                namespace=environment.namespace,
+                prometheus_url=environment.prometheus_url,
+            )
+            result.objects += render(automation, target)
+    return result

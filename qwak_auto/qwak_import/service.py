@@ -1,0 +1,174 @@
+"""Read Qwak automation files (never executing them) and write automation YAML files."""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qwak_auto.qwak_import.convert import Conversion, SecretNotice, convert
+from qwak_auto.qwak_import.evaluate import Evaluator, SdkCall, scan
+from qwak_auto.spec.problems import Problem, Severity
+
+_HEADER_SECRET = re.compile(r"(authorization|token|api[-_]?key|secret|password)", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    name: str
+    source: str
+    line: int
+    path: Path | None  # None when printed to stdout
+    text: str
+
+
+@dataclass
+class ImportResult:
+    written: list[Written] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    secrets: list[SecretNotice] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # automations that could not be converted
+
+
+def _problem(file: str, line: int, column: int, path: str, message: str, hint: str) -> Problem:
+    return Problem(
+        file=file, line=line, column=column, path=path, code="import", message=message, hint=hint
+    )
+
+
+def _dump(doc: dict[str, Any], source: str) -> str:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    buffer = io.StringIO()
+    yaml.dump(doc, buffer)
+    header = (
+        "# yaml-language-server: $schema=https://raw.githubusercontent.com/qwak-auto/auto/main/"
+        "schemas/automation.schema.json\n"
+        f"# Imported from {source} by `auto import-qwak`.\n"
+    )
+    return header + buffer.getvalue()
+
+
+def _header_secrets(conversion: Conversion, file: str, line: int) -> list[Problem]:
+    out = []
+    for key in ("on_success", "on_error"):
+        headers = conversion.doc.get(key, {}).get("webhook", {}).get("headers", {})
+        for name in list(headers):
+            if _HEADER_SECRET.search(name):
+                del headers[name]
+                out.append(
+                    _problem(
+                        file,
+                        line,
+                        1,
+                        f"{key}.webhook.headers.{name}",
+                        f"header `{name}` holds a credential in plaintext; it was not written",
+                        "add the header to the YAML yourself once webhook headers can come from a"
+                        " secret, or use `signing_secret: NAME` to sign the request instead",
+                    )
+                )
+    return out
+
+
+def import_file(path: Path, out_dir: Path | None, result: ImportResult) -> None:
+    file = str(path)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=file)
+    except (OSError, UnicodeDecodeError) as exc:
+        result.problems.append(_problem(file, 0, 0, "", f"cannot read: {exc}", "check the path"))
+        result.failed.append(file)
+        return
+    except SyntaxError as exc:
+        result.problems.append(
+            _problem(file, exc.lineno or 0, exc.offset or 0, "", f"not valid Python: {exc.msg}", "")
+        )
+        result.failed.append(file)
+        return
+    module = scan(file, tree)
+    if not module.automations:
+        result.problems.append(
+            Problem(
+                file=file,
+                code="import.none",
+                message="no Automation(...) found at module level",
+                hint="auto import-qwak converts module-level Automation(...) objects",
+                severity=Severity.WARNING,
+            )
+        )
+        return
+    evaluator = Evaluator(module)
+    for _binding, node in module.automations:
+        call = evaluator.value(node)
+        assert isinstance(call, SdkCall)
+        conversion = convert(call)
+        problems = [
+            _problem(file, i.line, i.column, i.path, i.message, i.hint) for i in conversion.issues
+        ]
+        problems += _header_secrets(conversion, file, call.line)
+        name = str(conversion.doc.get("name") or f"line{call.line}")
+        result.secrets += conversion.secrets
+        if any(w.name == name for w in result.written):
+            problems.append(
+                _problem(
+                    file,
+                    call.line,
+                    call.column,
+                    "name",
+                    f"the automation name `{name}` is used twice",
+                    "names are unique in an automation set: rename one of them",
+                )
+            )
+        if any(p.severity is Severity.ERROR for p in problems):
+            result.problems += problems
+            result.failed.append(f"{file}:{call.line} ({name})")
+            continue
+        text = _dump(conversion.doc, path.name)
+        target = None
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target = out_dir / f"{name}.yaml"
+            target.write_text(text, encoding="utf-8")
+        result.written.append(Written(name, file, call.line, target, text))
+
+
+def import_qwak(paths: list[Path], out_dir: Path | None) -> ImportResult:
+    result = ImportResult()
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.py") if p.is_file())
+        else:
+            files.append(path)
+    for file in files:
+        import_file(file, out_dir, result)
+    _check_written(result)
+    return result
+
+
+def _check_written(result: ImportResult) -> None:
+    """Every written file must pass `auto validate`; a failure is reported against it."""
+    import tempfile
+
+    from qwak_auto.config import load_config
+    from qwak_auto.spec.validate import load_automations
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in list(result.written):
+            path = item.path or Path(tmp) / f"{item.name}.yaml"
+            if item.path is None:
+                path.write_text(item.text, encoding="utf-8")
+            _automations, problems = load_automations([path], load_config((path,), env={}))
+            errors = [p for p in problems if p.severity is Severity.ERROR]
+            if errors:
+                result.problems += errors
+                result.failed.append(f"{item.source}:{item.line} ({item.name})")
+                result.written.remove(item)
+                if item.path is not None:
+                    item.path.unlink(missing_ok=True)
