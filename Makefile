@@ -40,6 +40,7 @@ demo-docker: install
 
 docs: install
 	$(BIN)/python -m qwak_auto.docsgen docs
+	$(BIN)/python -m qwak_auto.docs_cli docs
 
 clean:
 	rm -rf $(VENV) .auto .pytest_cache .mypy_cache .ruff_cache

@@ -58,6 +58,7 @@ def _register() -> None:
         render,
         run,
         secrets,
+        ui,
         validate,
     )
 
