@@ -58,6 +58,7 @@ class RunRecord:
     error: str = ""
     attempt: int = 1
     lease_expires_at: datetime | None = None
+    heartbeat_at: datetime | None = None  # the owner's last heartbeat (or the claim)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +70,7 @@ class StepRecord:
     ended_at: datetime | None = None
     reason: str = ""  # one human line
     detail: Mapping[str, Any] = field(default_factory=dict)
+    attempt: int = 1  # the run's attempt this step ran in (an abandoned run is retried once)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,11 +159,19 @@ class StateStore(Protocol):
         forbid_overlap: bool,
     ) -> Claim: ...
     def heartbeat(self, run_id: str, owner: str, now: datetime, lease_seconds: float) -> bool: ...
-    def finish_run(self, run_id: str, status: RunStatus, error: str, now: datetime) -> None: ...
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        error: str,
+        now: datetime,
+        owner: str | None = None,  # given: only while this owner still holds the run
+    ) -> None: ...
     def abandon_expired(self, now: datetime) -> Sequence[RunRecord]: ...
     def runs(self, automation: str | None = None, limit: int = 20) -> Sequence[RunRecord]: ...
     def run(self, run_id: str) -> RunRecord | None: ...
     def last_run(self, automation: str) -> RunRecord | None: ...
+    def last_slot(self, automation: str) -> datetime | None: ...  # max scheduled_for of its runs
 
     # steps
     def start_step(self, run_id: str, name: str, now: datetime) -> None: ...

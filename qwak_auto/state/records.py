@@ -1,0 +1,245 @@
+"""Automations, builds, deployments, metric-trigger evaluations and key/value state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from qwak_auto.state.base import AutomationRecord, BuildRecord, DeploymentRecord, EvaluationRecord
+from qwak_auto.state.sql import BUILD_COLUMNS, DEPLOYMENT_COLUMNS, SqlBase, upsert_sql
+
+
+class RecordStore(SqlBase):
+    """Plain records: upserts by key, newest-first listings."""
+
+    # -- automations ---------------------------------------------------------------------
+    def upsert_automation(
+        self, *, name: str, model_id: str, spec_hash: str, file: str, enabled: bool, now: datetime
+    ) -> AutomationRecord:
+        ts = self._ts_in(now)
+        with self._lock, self._transaction(write=True) as tx:
+            tx.run(
+                "INSERT INTO automations"
+                " (name, model_id, spec_hash, file, enabled, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+                " model_id = excluded.model_id, spec_hash = excluded.spec_hash,"
+                " file = excluded.file, enabled = excluded.enabled, last_seen = excluded.last_seen",
+                name,
+                model_id,
+                spec_hash,
+                file,
+                enabled,
+                ts,
+                ts,
+            )
+            row = tx.one("SELECT * FROM automations WHERE name = ?", name)
+        assert row is not None
+        return self._automation(row)
+
+    def automations(self) -> Sequence[AutomationRecord]:
+        with self._lock, self._transaction(write=False) as tx:
+            rows = tx.rows("SELECT * FROM automations ORDER BY name")
+        return tuple(self._automation(r) for r in rows)
+
+    def automation(self, name: str) -> AutomationRecord | None:
+        with self._lock, self._transaction(write=False) as tx:
+            row = tx.one("SELECT * FROM automations WHERE name = ?", name)
+        return self._automation(row) if row else None
+
+    def _automation(self, row: Mapping[str, Any]) -> AutomationRecord:
+        return AutomationRecord(
+            name=row["name"],
+            model_id=row["model_id"],
+            spec_hash=row["spec_hash"],
+            file=row["file"],
+            enabled=bool(row["enabled"]),
+            first_seen=self._req_ts(row["first_seen"]),
+            last_seen=self._req_ts(row["last_seen"]),
+        )
+
+    # -- builds --------------------------------------------------------------------------
+    def save_build(self, build: BuildRecord) -> None:
+        values = (
+            build.build_id,
+            build.model_id,
+            build.automation,
+            build.run_id,
+            build.status,
+            self._ts_in(build.started_at),
+            self._ts_in(build.ended_at),
+            build.commit,
+            build.builder,
+            build.artifact,
+            build.image,
+            build.log_path,
+            self._json_in(dict(build.metrics)),
+            self._json_in(dict(build.params)),
+            self._json_in(dict(build.provenance)),
+            build.reason,
+        )
+        with self._lock, self._transaction(write=True) as tx:
+            tx.run(upsert_sql("builds", BUILD_COLUMNS, "build_id"), *values)
+
+    def build(self, build_id: str) -> BuildRecord | None:
+        with self._lock, self._transaction(write=False) as tx:
+            row = tx.one(f"SELECT {BUILD_COLUMNS} FROM builds WHERE build_id = ?", build_id)
+        return self._build(row) if row else None
+
+    def builds(self, model_id: str | None = None, limit: int = 20) -> Sequence[BuildRecord]:
+        sql = f"SELECT {BUILD_COLUMNS} FROM builds"
+        params: list[Any] = []
+        if model_id is not None:
+            sql += " WHERE model_id = ?"
+            params.append(model_id)
+        sql += " ORDER BY started_at DESC, seq DESC LIMIT ?"
+        params.append(int(limit))
+        with self._lock, self._transaction(write=False) as tx:
+            rows = tx.rows(sql, *params)
+        return tuple(self._build(r) for r in rows)
+
+    def _build(self, r: Mapping[str, Any]) -> BuildRecord:
+        return BuildRecord(
+            build_id=r["build_id"],
+            model_id=r["model_id"],
+            automation=r["automation"],
+            run_id=r["run_id"],
+            status=r["status"],
+            started_at=self._req_ts(r["started_at"]),
+            ended_at=self._ts_out(r["ended_at"]),
+            commit=r["commit_sha"],
+            builder=r["builder"],
+            artifact=r["artifact"],
+            image=r["image"],
+            log_path=r["log_path"],
+            metrics=self._json_out(r["metrics"]),
+            params=self._json_out(r["params"]),
+            provenance=self._json_out(r["provenance"]),
+            reason=r["reason"],
+        )
+
+    # -- deployments ---------------------------------------------------------------------
+    def save_deployment(self, deployment: DeploymentRecord) -> None:
+        d = deployment
+        values = (
+            d.deployment_id,
+            d.model_id,
+            d.build_id,
+            d.environment,
+            d.variation,
+            d.deployer,
+            d.status,
+            self._ts_in(d.created_at),
+            self._ts_in(d.retired_at),
+            d.address,
+            d.automation,
+            d.run_id,
+            d.reason,
+            self._json_in(dict(d.detail)),
+        )
+        with self._lock, self._transaction(write=True) as tx:
+            tx.run(upsert_sql("deployments", DEPLOYMENT_COLUMNS, "deployment_id"), *values)
+
+    def deployments(
+        self,
+        model_id: str | None = None,
+        environment: str | None = None,
+        variation: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[DeploymentRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("model_id", model_id),
+            ("environment", environment),
+            ("variation", variation),
+            ("status", status),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = f"SELECT {DEPLOYMENT_COLUMNS} FROM deployments"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, seq DESC LIMIT ?"
+        params.append(int(limit))
+        with self._lock, self._transaction(write=False) as tx:
+            rows = tx.rows(sql, *params)
+        return tuple(self._deployment(r) for r in rows)
+
+    def serving(self, model_id: str, environment: str, variation: str) -> DeploymentRecord | None:
+        found = self.deployments(model_id, environment, variation, status="serving", limit=1)
+        return found[0] if found else None
+
+    def _deployment(self, r: Mapping[str, Any]) -> DeploymentRecord:
+        return DeploymentRecord(
+            deployment_id=r["deployment_id"],
+            model_id=r["model_id"],
+            build_id=r["build_id"],
+            environment=r["environment"],
+            variation=r["variation"],
+            deployer=r["deployer"],
+            status=r["status"],
+            created_at=self._req_ts(r["created_at"]),
+            retired_at=self._ts_out(r["retired_at"]),
+            address=r["address"],
+            automation=r["automation"],
+            run_id=r["run_id"],
+            reason=r["reason"],
+            detail=self._json_out(r["detail"]),
+        )
+
+    # -- evaluations ---------------------------------------------------------------------
+    def record_evaluation(self, evaluation: EvaluationRecord) -> None:
+        e = evaluation
+        with self._lock, self._transaction(write=True) as tx:
+            tx.run(
+                "INSERT INTO evaluations"
+                " (automation, evaluated_at, value, breached, fired, reason, sql_text)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                e.automation,
+                self._ts_in(e.evaluated_at),
+                None if e.value is None else float(e.value),
+                bool(e.breached),
+                bool(e.fired),
+                e.reason,
+                e.sql,
+            )
+
+    def evaluations(self, automation: str, limit: int = 20) -> Sequence[EvaluationRecord]:
+        with self._lock, self._transaction(write=False) as tx:
+            rows = tx.rows(
+                "SELECT * FROM evaluations WHERE automation = ?"
+                " ORDER BY evaluated_at DESC, seq DESC LIMIT ?",
+                automation,
+                int(limit),
+            )
+        return tuple(
+            EvaluationRecord(
+                automation=r["automation"],
+                evaluated_at=self._req_ts(r["evaluated_at"]),
+                value=None if r["value"] is None else float(r["value"]),
+                breached=bool(r["breached"]),
+                fired=bool(r["fired"]),
+                reason=r["reason"],
+                sql=r["sql_text"],
+            )
+            for r in rows
+        )
+
+    # -- key/value -----------------------------------------------------------------------
+    def get_value(self, scope: str, key: str) -> Any:
+        with self._lock, self._transaction(write=False) as tx:
+            row = tx.one("SELECT value FROM kv WHERE scope = ? AND key = ?", scope, key)
+        return None if row is None else self._json_out(row["value"])
+
+    def set_value(self, scope: str, key: str, value: Any) -> None:
+        with self._lock, self._transaction(write=True) as tx:
+            tx.run(
+                "INSERT INTO kv (scope, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+                scope,
+                key,
+                self._json_in(value),
+            )
