@@ -4,7 +4,9 @@ error message, step detail, state record and notification body passes through
 
 from __future__ import annotations
 
+import base64
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +26,45 @@ def register(value: str) -> None:
         stripped = value.strip()
         if len(stripped) >= _MIN_LEN:
             _values.add(stripped)
+
+
+def register_secret(value: str) -> None:
+    """Register a resolved secret and the forms it commonly takes on the way out: each line
+    of a multi-line value (an ssh key printed in part), its URL-quoted form (a token in a
+    URL) and its base64 forms (a token in a header)."""
+    register(value)
+    lines = value.splitlines()
+    if len(lines) > 1:
+        for line in lines:
+            # PEM framing (-----BEGIN ... KEY-----) is public; very short lines mask words.
+            if len(line.strip()) >= 8 and not line.startswith("-----"):
+                register(line)
+    quoted = urllib.parse.quote(value, safe="")
+    if quoted != value:
+        register(quoted)
+    register_derived(value)
+
+
+def register_derived(value: str) -> None:
+    """Register a value built from a secret, with its base64 forms.
+
+    Whoever builds a credential from a secret (``base64("x-access-token:" + token)`` for an
+    HTTP Authorization header, a signed URL, ...) registers what it built here, because the
+    redactor cannot guess derived forms from the secret alone."""
+    register(value)
+    raw = value.encode("utf-8")
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        register(text)
+        register(text.rstrip("="))
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The ``Authorization`` header value for HTTP basic auth, registered with the redactor."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    register_derived(f"{user}:{password}")
+    register(token)
+    return f"Basic {token}"
 
 
 def clear() -> None:

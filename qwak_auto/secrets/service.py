@@ -1,0 +1,50 @@
+"""What `auto secrets list-backends` and `auto secrets check` report (plain data)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qwak_auto.secrets.registry import Resolver, catalog, unresolved_error
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from qwak_auto.config import Config
+
+
+def backends_report(config: Config) -> dict[str, Any]:
+    cat = catalog()
+    chain = list(config.secrets)
+    backends = [
+        {
+            "name": info.name,
+            "description": info.description,
+            "origin": info.origin,
+            "position": chain.index(info.name) + 1 if info.name in chain else None,
+        }
+        for info in cat.backends.values()
+    ]
+    return {
+        "chain": chain,
+        "source": config.origins.get("secrets", "default"),
+        "backends": backends,
+        "failures": [
+            {"name": f.name, "distribution": f.distribution, "error": f.error} for f in cat.failures
+        ],
+    }
+
+
+def check_secret(
+    name: str, config: Config, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Which backend resolves ``name``. The value never leaves this function."""
+    found = Resolver(config, environ).lookup(name)
+    hint = "" if found.value is not None else unresolved_error(found).hint
+    return {
+        "name": name,
+        "resolved": found.value is not None,
+        "backend": found.backend,
+        "tried": list(found.tried),
+        "errors": dict(found.errors),
+        "hint": hint,
+    }
