@@ -1,0 +1,130 @@
+"""`auto run / trigger / status / history / plan` as a user types them (in-process main()),
+with the fake steps plugged in through AUTO_STEP_<KIND>."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qwak_auto.cli import main
+from tests.integration.run.conftest import write_cron
+from tests.integration.run.fake_steps import PLUGIN_ENV
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = "2026-05-01T12:00:00Z"
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in PLUGIN_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("FAKE_BUILD_SECONDS", "0")
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "automations"
+    f.mkdir()
+    write_cron(f, "hourly", "0 * * * *")
+    write_cron(f, "berlin", "30 2 * * *", timezone="Europe/Berlin")
+    return f
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    capsys.readouterr()
+    rc = main([*argv, "--format", "json"])
+    return rc, json.loads(capsys.readouterr().out)
+
+
+def test_run_once_then_status_and_history(folder, capsys) -> None:
+    rc, tick = run_json(capsys, "run", "--once", str(folder), "--now", NOW)
+    assert rc == 0
+    assert [r["automation"] for r in tick["runs"]] == ["hourly"]
+    assert tick["runs"][0]["status"] == "succeeded"
+
+    rc, status = run_json(capsys, "status", str(folder))
+    assert rc == 0
+    rows = {r["name"]: r for r in status["automations"]}
+    assert rows["hourly"]["last_run"]["status"] == "succeeded"
+    assert rows["hourly"]["trigger"] == "cron 0 * * * * (UTC)"
+    assert rows["berlin"]["trigger"] == "cron 30 2 * * * (Europe/Berlin)"
+    assert rows["hourly"]["deployed"][0]["build_id"].startswith("b-")
+    assert rows["berlin"]["last_run"] is None
+
+    rc, history = run_json(capsys, "history", "hourly")
+    assert rc == 0
+    (run,) = history["runs"]
+    assert run["trigger_reason"] == "schedule"
+    rc, detail = run_json(capsys, "history", "--run", run["run_id"])
+    assert [s["name"] for s in detail["steps"]] == [
+        "source",
+        "build",
+        "condition",
+        "deploy",
+        "notify",
+    ]
+    assert all(s["duration_s"] is not None for s in detail["steps"])
+
+    capsys.readouterr()
+    assert main(["history", "--run", run["run_id"][:10]]) == 0
+    text = capsys.readouterr().out
+    assert "succeeded" in text
+    assert "condition" in text
+    assert "fake gate: always" in text
+    assert main(["status", str(folder)]) == 0
+    assert "cron 30 2 * * * (Europe/Berlin)" in capsys.readouterr().out
+
+
+def test_invalid_file_exit_1_but_valid_ones_run(folder, capsys) -> None:
+    (folder / "broken.yaml").write_text("name: [unclosed\n")
+    capsys.readouterr()
+    assert main(["run", "--once", str(folder), "--now", NOW]) == 1
+    out = capsys.readouterr().out
+    assert "broken.yaml" in out
+    assert "hourly: succeeded" in out
+
+
+def test_trigger_runs_now_and_is_recorded_as_manual(folder, capsys) -> None:
+    rc, detail = run_json(capsys, "trigger", "berlin", str(folder))
+    assert rc == 0
+    assert detail["trigger_reason"] == "manual"
+    assert detail["run_key"].startswith("berlin@manual:")
+    assert detail["status"] == "succeeded"
+
+
+def test_trigger_unknown_name_suggests(folder, capsys) -> None:
+    capsys.readouterr()
+    assert main(["trigger", "berlyn", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "no automation named 'berlyn'" in err
+    assert "did you mean `berlin`?" in err
+
+
+def test_plan_shows_dst_notes_and_what_a_run_does(folder, capsys) -> None:
+    rc, plan = run_json(
+        capsys, "plan", str(folder), "--count", "2", "--now", "2026-03-28T12:00:00Z"
+    )
+    assert rc == 0
+    berlin = next(p for p in plan["automations"] if p["name"] == "berlin")
+    assert berlin["next"][0]["utc"] == "2026-03-29T01:00:00+00:00"
+    assert "does not exist on 2026-03-29" in berlin["next"][0]["note"]
+    assert berlin["action"]["source"] == "https://example.com/r.git"
+    assert berlin["action"]["environments"] == [{"name": "dev", "deployer": "local"}]
+    capsys.readouterr()
+    assert main(["plan", str(folder), "--count", "1", "--now", "2026-03-28T12:00:00Z"]) == 0
+    text = capsys.readouterr().out
+    assert "03:00 CEST" in text
+    assert "right after the jump" in text
+
+
+def test_plan_on_examples(capsys) -> None:
+    rc, plan = run_json(capsys, "plan", str(REPO / "examples"), "--now", "2026-03-07T12:00:00Z")
+    assert rc == 0
+    names = {p["name"] for p in plan["automations"]}
+    assert "pricing_champion_nightly" in names
+    nightly = next(p for p in plan["automations"] if p["name"] == "pricing_champion_nightly")
+    assert nightly["next"][0]["note"].startswith("02:30 does not exist on 2026-03-08")
+
+
+def test_bad_format_is_a_usage_error(folder, capsys) -> None:
+    assert main(["status", str(folder), "--format", "yaml"]) == 2

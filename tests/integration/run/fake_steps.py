@@ -1,0 +1,88 @@
+"""Fake step implementations for runner processes in tests, plugged in through the documented
+``AUTO_STEP_<KIND>=module:attr`` override. Every build appends ``start``/``done`` lines to
+``$FAKE_STEPS_LOG`` (O_APPEND, one short write per line) so a test can count executions
+independently of the state store. ``FAKE_BUILD_SECONDS`` sets the build time (default: a
+random 50-100 ms)."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Any
+
+from qwak_auto.steps import BuildResult, Checkout, Decision, DeployOutcome
+
+
+def _log(line: str) -> None:
+    path = os.environ.get("FAKE_STEPS_LOG")
+    if not path:
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+class Source:
+    def fetch(self, spec: Any, ctx: Any) -> Checkout:
+        root = ctx.log_dir / "src"
+        return Checkout(
+            repo_url=spec.repo_url, branch=spec.git_branch, commit="0" * 40, root=root,
+            project_dir=root, main_dir=root / "main",
+        )  # fmt: skip
+
+
+class Builder:
+    name = "fake"
+
+    def build(self, checkout: Checkout, ctx: Any) -> BuildResult:
+        _log(f"start {ctx.automation.name} {ctx.run_id} {os.getpid()}")
+        raw = os.environ.get("FAKE_BUILD_SECONDS")
+        time.sleep(float(raw) if raw else random.uniform(0.05, 0.1))
+        _log(f"done {ctx.automation.name} {ctx.run_id} {os.getpid()}")
+        return BuildResult(
+            build_id=f"b-{ctx.run_id[:8]}", model_id=ctx.automation.model_id,
+            commit=checkout.commit, builder="fake", artifact_dir=ctx.log_dir, metrics={},
+            params={}, log_path=ctx.log_dir / "build.log",
+        )  # fmt: skip
+
+
+class Gate:
+    def decide(self, build: BuildResult, ctx: Any) -> Decision:
+        return Decision(deploy=True, reason="fake gate: always")
+
+
+class Deployer:
+    name = "fake"
+
+    def deploy(self, build: BuildResult, environment: Any, ctx: Any) -> DeployOutcome:
+        from qwak_auto.state.base import DeploymentRecord
+
+        ctx.store.save_deployment(
+            DeploymentRecord(
+                deployment_id=build.build_id, model_id=build.model_id, build_id=build.build_id,
+                environment=environment.name, variation="default", deployer="fake",
+                status="serving", created_at=ctx.started_at, address="http://127.0.0.1:9",
+                automation=ctx.automation.name, run_id=ctx.run_id,
+            )
+        )  # fmt: skip
+        return DeployOutcome(
+            environment=environment.name, variation="default", deployment_id=build.build_id,
+            address="http://127.0.0.1:9", status="serving",
+        )  # fmt: skip
+
+
+class Notifier:
+    def notify(self, event: str, summary: Any, ctx: Any) -> dict[str, Any]:
+        return {"event": event}
+
+
+PLUGIN_ENV = {
+    "AUTO_STEP_SOURCE": f"{__name__}:Source",
+    "AUTO_STEP_BUILDER": f"{__name__}:Builder",
+    "AUTO_STEP_GATE": f"{__name__}:Gate",
+    "AUTO_STEP_DEPLOYER": f"{__name__}:Deployer",
+    "AUTO_STEP_NOTIFIER": f"{__name__}:Notifier",
+}
