@@ -171,7 +171,16 @@ def load_config(
         secrets = tuple(s.strip() for s in secrets.split(",") if s.strip())
     secrets_dir = pick("secrets_dir", "AUTO_SECRETS_DIR", None)
     environments = _environments(source or base, raw.get("environments") or {})
-    sample = float(pick("predictions_sample_rate", "AUTO_PREDICTIONS_SAMPLE_RATE", 1.0))
+    raw_sample = pick("predictions_sample_rate", "AUTO_PREDICTIONS_SAMPLE_RATE", 1.0)
+    try:
+        sample = float(raw_sample)
+    except (TypeError, ValueError):
+        sample = -1.0
+    if not 0.0 <= sample <= 1.0:
+        raise ConfigError(
+            f"predictions_sample_rate: {raw_sample!r} is not a fraction between 0 and 1",
+            f"set it to e.g. 0.1 (it came from {origins['predictions_sample_rate']})",
+        )
     return Config(
         home=home,
         state_url=str(state_url),

@@ -15,12 +15,9 @@ Notifications go out at the start and at the end (success | error | not_deployed
 notifier problem never fails the run. A heartbeat thread renews the run's lease while it is
 active, so a runner killed mid-step is recognised (its lease expires) and the slot retried.
 
-Plugins: a step implementation can be replaced without touching the package by an
-environment variable ``AUTO_STEP_<KIND>=module:attr`` (KIND one of SOURCE, BUILDER, GATE,
-DEPLOYER, NOTIFIER), where ``module:attr`` names a class (or factory) taking no arguments.
-Step timeouts (seconds) can be overridden with ``AUTO_TIMEOUT_<STEP>`` (SOURCE, BUILD,
-CONDITION, DEPLOY, NOTIFY); the deploy timeout defaults to the spec's
-``deployment_process_timeout_limit`` plus a minute per environment.
+Plugins (``AUTO_STEP_<KIND>``) and step timeouts (``AUTO_TIMEOUT_<STEP>``):
+:mod:`qwak_auto.run_setup`. Stop requests and the heartbeat: :mod:`qwak_auto.run_control`.
+What each step records: :mod:`qwak_auto.run_records`.
 """
 
 from __future__ import annotations
@@ -28,159 +25,49 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
-from qwak_auto import log, steps
+from qwak_auto import log
 from qwak_auto.config import Config
-from qwak_auto.errors import AutoError, BackendError
+from qwak_auto.errors import AutoError
+from qwak_auto.run_control import Heartbeat, Stop, utcnow
+from qwak_auto.run_records import (
+    RunOutcome,
+    StepFailed,
+    StepFailedInside,
+    as_failure,
+    build_note,
+    checkout_note,
+    decision_note,
+    deploy_note,
+    jsonable,
+    replace_summary,
+)
+from qwak_auto.run_setup import DEFAULT_TIMEOUTS, STEP_KINDS, load_step, run_secrets, timeouts
 from qwak_auto.secrets.redact import redact, redact_obj
 from qwak_auto.spec.model import Automation
 from qwak_auto.state.base import RunRecord, RunStatus, StateStore, StepStatus
 from qwak_auto.steps import BuildResult, Checkout, Decision, DeployOutcome, RunContext, RunSummary
 
+# Re-exported: callers and tests import these from qwak_auto.runner.
+__all__ = [
+    "DEFAULT_TIMEOUTS",
+    "STEP_KINDS",
+    "RunOutcome",
+    "Runner",
+    "StepFailed",
+    "StepFailedInside",
+    "Stop",
+    "execute",
+    "load_step",
+    "timeouts",
+    "utcnow",
+]
+
 T = TypeVar("T")
 
-DEFAULT_TIMEOUTS: Mapping[str, float] = {
-    "source": 600.0,
-    "build": 3600.0,
-    "condition": 600.0,
-    "deploy": 660.0,
-    "notify": 60.0,
-}
-STEP_KINDS: Mapping[str, tuple[Mapping[str, str], str]] = {
-    "source": (steps.SOURCES, "source"),
-    "builder": (steps.BUILDERS, "builder"),
-    "gate": (steps.GATES, "gate"),
-    "deployer": (steps.DEPLOYERS, "deployer"),
-    "notifier": (steps.NOTIFIERS, "notifier"),
-}
 _POLL = 0.1  # how often a waiting runner looks at the clock and the stop flag
-
-
-class Stop:
-    """Stop requests (signals). The first asks to stop claiming and to stop after the
-    current step; the second interrupts the current step too."""
-
-    def __init__(self) -> None:
-        self.soft = threading.Event()
-        self.hard = threading.Event()
-        self.signal = ""
-
-    def request(self, signal_name: str = "stop requested") -> None:
-        if self.soft.is_set():
-            self.hard.set()
-        self.signal = self.signal or signal_name
-        self.soft.set()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunOutcome:
-    run_id: str
-    run_key: str
-    automation: str
-    status: RunStatus
-    error: str
-    summary: RunSummary
-
-    @property
-    def ok(self) -> bool:
-        return self.status in (RunStatus.SUCCEEDED, RunStatus.NOT_DEPLOYED)
-
-
-class StepFailed(Exception):
-    def __init__(
-        self,
-        step: str,
-        reason: str,
-        status: StepStatus = StepStatus.FAILED,
-        detail: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.step = step
-        self.reason = reason
-        self.status = status
-        self.detail: Mapping[str, Any] = detail or {}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def load_step(
-    kind: str, name: str, environ: Mapping[str, str], overrides: Mapping[str, Any] | None
-) -> Any:
-    """The step implementation: a test's instance, an ``AUTO_STEP_<KIND>`` plugin, or the
-    registry's entry for ``name``."""
-    if overrides and kind in overrides:
-        return overrides[kind]
-    registry, what = STEP_KINDS[kind]
-    plugin = environ.get(f"AUTO_STEP_{kind.upper()}")
-    if plugin:
-        return steps.load({name: plugin}, name, what)
-    return steps.load(registry, name, what)
-
-
-def timeouts(automation: Automation, environ: Mapping[str, str]) -> dict[str, float]:
-    out = dict(DEFAULT_TIMEOUTS)
-    spec = automation.action.deployment_spec
-    out["deploy"] = float(
-        (spec.deployment_process_timeout_limit + 60) * len(automation.environments)
-    )
-    for step in out:
-        raw = environ.get(f"AUTO_TIMEOUT_{step.upper()}")
-        if raw:
-            try:
-                out[step] = float(raw)
-            except ValueError:
-                log.event("ignored a timeout that is not a number", variable=step, value=raw)
-    return out
-
-
-def _secrets(config: Config, environ: Mapping[str, str]) -> steps.SecretResolver:
-    """The run's secret resolver; a broken backend set fails the step that needs a secret
-    (with the reason), not the runner."""
-    try:
-        from qwak_auto.secrets.registry import resolver
-
-        return resolver(config, environ)
-    except (ImportError, AutoError) as exc:
-        reason = exc.message if isinstance(exc, AutoError) else str(exc)
-
-        def unavailable(name: str) -> str:
-            raise BackendError(f"secret {name!r}: the secret backends are not available: {reason}")
-
-        return unavailable
-
-
-class _Heartbeat:
-    """Renews the run's lease every lease/3 seconds while the run is active."""
-
-    def __init__(self, store: StateStore, run: RunRecord, owner: str, lease: float) -> None:
-        self._store, self._run, self._owner, self._lease = store, run, owner, lease
-        self._done = threading.Event()
-        self.lost = False
-        self._thread = threading.Thread(target=self._beat, name="auto-heartbeat", daemon=True)
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(timeout=10)
-
-    def _beat(self) -> None:
-        while not self._done.wait(self._lease / 3):
-            try:
-                alive = self._store.heartbeat(self._run.run_id, self._owner, utcnow(), self._lease)
-            except Exception as exc:  # noqa: BLE001 - a flaky store must not kill the run
-                log.event("heartbeat failed", run=self._run.run_id, error=str(exc))
-                continue
-            if not alive and not self.lost:
-                self.lost = True
-                log.event("lease lost: another runner took this run over", run=self._run.run_id)
 
 
 class Runner:
@@ -212,7 +99,7 @@ class Runner:
         self.clock = clock
         self.timeouts = timeouts(automation, self.environ)
         self._notes: dict[str, Any] = {}
-        self._beat: _Heartbeat | None = None
+        self._beat: Heartbeat | None = None
 
     # -- the run ------------------------------------------------------------------------
     def execute(self) -> RunOutcome:
@@ -223,7 +110,7 @@ class Runner:
             automation=self.automation,
             config=self.config,
             store=self.store,
-            secrets=_secrets(self.config, self.environ),
+            secrets=run_secrets(self.config, self.environ),
             trigger_reason=self.run.trigger_reason,
             started_at=self.run.started_at,
             log_dir=log_dir,
@@ -238,13 +125,15 @@ class Runner:
             started_at=self.run.started_at,
         )
         log.event("run started", automation=self.automation.name, run=self.run.run_id)
-        with _Heartbeat(self.store, self.run, self.owner, self.lease_seconds) as beat:
+        with Heartbeat(self.store, self.run, self.owner, self.lease_seconds) as beat:
             self._beat = beat
             notifier = self._notifier()
             if notifier is not None:
                 self._notes["start"] = self._notify(notifier, "start", summary, ctx)
             status, error, summary = self._pipeline(ctx, summary)
-            summary = _replace(summary, status=status.value, error=error, ended_at=self.clock())
+            summary = replace_summary(
+                summary, status=status.value, error=error, ended_at=self.clock()
+            )
             event = {
                 RunStatus.SUCCEEDED: "success",
                 RunStatus.NOT_DEPLOYED: "not_deployed",
@@ -275,28 +164,28 @@ class Runner:
         try:
             source = self._load("source", "source", "git")
             checkout: Checkout = self._step(
-                "source", lambda: source.fetch(spec.build_spec, ctx), _checkout_note
+                "source", lambda: source.fetch(spec.build_spec, ctx), checkout_note
             )
-            summary = _replace(summary, commit=checkout.commit)
+            summary = replace_summary(summary, commit=checkout.commit)
             self._between("source")
             builder = self._load("build", "builder", self.config.builder)
             build: BuildResult = self._step(
-                "build", lambda: builder.build(checkout, ctx), _build_note
+                "build", lambda: builder.build(checkout, ctx), build_note
             )
-            summary = _replace(summary, build_id=build.build_id, commit=build.commit)
+            summary = replace_summary(summary, build_id=build.build_id, commit=build.commit)
             self._between("build")
             gate = self._load("condition", "gate", "build_metric")
             decision: Decision = self._step(
-                "condition", lambda: gate.decide(build, ctx), _decision_note
+                "condition", lambda: gate.decide(build, ctx), decision_note
             )
-            summary = _replace(summary, decision=decision)
+            summary = replace_summary(summary, decision=decision)
             if not decision.deploy:
                 self._skip("deploy", f"not deployed: {decision.reason}")
                 return RunStatus.NOT_DEPLOYED, "", summary
             self._between("condition")
             self._start("deploy")
-            outcomes = self._step("deploy", lambda: self._deploy(build, ctx), _deploy_note)
-            summary = _replace(summary, deployments=outcomes)
+            outcomes = self._step("deploy", lambda: self._deploy(build, ctx), deploy_note)
+            summary = replace_summary(summary, deployments=outcomes)
         except StepFailed as failed:
             if failed.status == StepStatus.INTERRUPTED:
                 return RunStatus.INTERRUPTED, f"step {failed.step}: {failed.reason}", summary
@@ -384,7 +273,7 @@ class Runner:
             if time.monotonic() - started > limit:
                 raise StepFailed(name, f"timed out after {limit:g} s")
         if "error" in box:
-            raise _as_failure(name, box["error"]) from None
+            raise as_failure(name, box["error"]) from None
         value: T = box["value"]
         return value
 
@@ -437,88 +326,9 @@ class Runner:
             "notify",
             StepStatus.OK,
             redact(reason),
-            redact_obj(_jsonable(self._notes)),
+            redact_obj(jsonable(self._notes)),
             self.clock(),
         )
-
-
-class StepFailedInside(AutoError):
-    """A deploy to one environment failed; carries the outcomes so far for the record."""
-
-    def __init__(self, message: str, outcomes: list[DeployOutcome]) -> None:
-        super().__init__(message)
-        self.outcomes = tuple(outcomes)
-
-
-def _as_failure(step: str, exc: BaseException) -> StepFailed:
-    if isinstance(exc, StepFailedInside):
-        return StepFailed(
-            step, redact(exc.message), detail={"deployments": [_outcome(o) for o in exc.outcomes]}
-        )
-    if isinstance(exc, AutoError):
-        return StepFailed(step, redact(exc.message), detail={"hint": exc.hint} if exc.hint else {})
-    return StepFailed(
-        step, redact(f"{type(exc).__name__}: {exc}"), detail={"exception": type(exc).__name__}
-    )
-
-
-def _replace(summary: RunSummary, **changes: Any) -> RunSummary:
-    from dataclasses import replace
-
-    return replace(summary, **changes)
-
-
-def _jsonable(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value, default=str))
-
-
-def _outcome(o: DeployOutcome) -> dict[str, Any]:
-    return {
-        "environment": o.environment,
-        "variation": o.variation,
-        "deployment_id": o.deployment_id,
-        "address": o.address,
-        "status": o.status,
-        "reason": o.reason,
-    }
-
-
-def _checkout_note(c: Checkout) -> tuple[str, Any]:
-    detail = {"repo_url": c.repo_url, "branch": c.branch, "commit": c.commit, "root": str(c.root)}
-    return f"{c.repo_url} {c.branch} at {c.commit[:12]}", detail
-
-
-def _build_note(b: BuildResult) -> tuple[str, Any]:
-    detail = {
-        "build_id": b.build_id,
-        "builder": b.builder,
-        "commit": b.commit,
-        "log_path": str(b.log_path),
-        "artifact_dir": str(b.artifact_dir),
-        "metrics": dict(b.metrics),
-        "image": b.image,
-    }
-    return f"build {b.build_id} by {b.builder} ({len(b.metrics)} metrics)", detail
-
-
-def _decision_note(d: Decision) -> tuple[str, Any]:
-    detail = {
-        "deploy": d.deploy,
-        "metric": d.metric_name,
-        "value": d.value,
-        "threshold": d.threshold,
-        "threshold_source": d.threshold_source,
-        "sql": d.sql,
-        **_jsonable(dict(d.detail)),
-    }
-    return ("deploy: " if d.deploy else "keep serving model: ") + d.reason, detail
-
-
-def _deploy_note(outcomes: tuple[DeployOutcome, ...]) -> tuple[str, Any]:
-    where = ", ".join(f"{o.environment}/{o.variation} at {o.address}" for o in outcomes)
-    return f"serving on {where}", {"deployments": [_outcome(o) for o in outcomes]}
 
 
 def execute(
