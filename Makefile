@@ -39,6 +39,7 @@ demo-docker: install
 	AUTO_BUILDER=docker $(BIN)/python examples/demo/run_demo.py
 
 docs: install
+	cp schemas/automation.schema.json qwak_auto/data/automation.schema.json
 	$(BIN)/python -m qwak_auto.docsgen docs
 	$(BIN)/python -m qwak_auto.docs_cli docs
 
