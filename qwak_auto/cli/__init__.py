@@ -54,6 +54,7 @@ def _register() -> None:
         build,
         deploy,
         gate,
+        images,
         port,
         render,
         run,
@@ -103,3 +104,4 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     sys.exit(main())
+

@@ -1,0 +1,554 @@
+"""The ``docker`` builder: the build runs in a container; the result is a serving image.
+
+1. preflight (nothing runs before these hold): the engine answers, the base image exists
+   (default ``local/python:3.11-bookworm`` from ``auto images bootstrap``), the
+   ``assumed_iam_role`` credentials are obtained;
+2. dependency image ``auto-deps:<hash>`` (base + ``/opt/venv`` with the model's packages),
+   made once per dependency set: ``docker run --network host`` with the host's CA bundle and
+   pip configuration mounted read-only and the installer's settings on stdin, then
+   ``docker commit`` (neither mounts nor stdin are part of what is committed);
+3. build image: COPY of auto's runtime (``/opt/auto`` + a ``.pth``) and the model code
+   (``/opt/model/code``) onto the dependency image (``docker build``, legacy builder);
+4. the harness runs in ``docker run --rm --network none --cpus --memory`` (``--gpus N`` for
+   GPU resources), env_vars and credentials as ``-e NAME`` (values in the docker CLI's
+   environment only), the output directory bind-mounted: the container is never committed,
+   so nothing it was given is baked into a layer;
+5. serving image ``auto/<model_id>:<build_id>``: the build image plus model.pkl,
+   metrics.json and provenance.json in ``/opt/model``, CMD ``python -m qwak_auto.serve
+   --artifact /opt/model ...``.
+
+The artifact directory on the host has the local builder's layout (model.pkl, code/,
+provenance.json, metrics.json, build.log); BuildResult.image names the serving image and
+BuildResult.python is None (the interpreter lives in the image).
+
+GPU resources become ``--gpus N``; that needs the NVIDIA container toolkit on the engine's
+host and is not exercised by the tests (there is no GPU here).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from qwak_auto import proc
+from qwak_auto.build import common, docker_deps, dockerfile, images
+from qwak_auto.build.deps import Dependencies, detect
+from qwak_auto.build.docker_deps import DepsImage, last_error, reason
+from qwak_auto.errors import AutoError, BuildError, ProcError
+from qwak_auto.steps import BuildResult, Checkout, RunContext
+
+if TYPE_CHECKING:
+    from qwak_auto.state.base import BuildRecord
+
+DEFAULT_TIMEOUT = 3600.0
+ROLE_SESSION_SECONDS = 3600
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
+# Names the docker CLI itself reads (and DOCKER_*): an env_var of such a name goes on argv as
+# NAME=VALUE (env_vars are plain values from the automation file; credentials never have
+# these names), so it cannot redirect the CLI.
+_CLI_NAMES = frozenset({"PATH", "HOME", "TMPDIR", "DOCKER_HOST", "DOCKER_CONFIG"})
+
+
+class DockerBuilder:
+    """Builds in containers of the Docker engine at DOCKER_HOST (see the module docstring)."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        echo: bool = True,
+        run_tests: bool = True,
+        base_image: str | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.echo = echo
+        self.run_tests = run_tests
+        self.base_image = base_image
+
+    def _timeout(self, environ: Mapping[str, str]) -> float:
+        if self.timeout is not None:
+            return self.timeout
+        raw = environ.get("AUTO_BUILD_TIMEOUT") or os.environ.get("AUTO_BUILD_TIMEOUT")
+        try:
+            return float(raw) if raw else DEFAULT_TIMEOUT
+        except ValueError:
+            return DEFAULT_TIMEOUT
+
+    def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
+        from qwak_auto.state.base import BuildRecord
+
+        automation = ctx.automation
+        home = ctx.config.home
+        started = common.utcnow()
+        build_id, log_path = common.claim_build_id(
+            home, automation.model_id, checkout.commit, started
+        )
+        recorder = common.BuildRecorder(
+            ctx.store,
+            BuildRecord(
+                build_id=build_id,
+                model_id=automation.model_id,
+                automation=automation.name,
+                run_id=ctx.run_id,
+                status="running",
+                started_at=started,
+                commit=checkout.commit,
+                builder=self.name,
+                log_path=str(log_path),
+            ),
+        )
+        run = _Build(self, checkout, ctx, build_id, recorder)
+        title = f"build {automation.model_id} ({build_id})"
+        with common.BuildOutput(log_path, title=title, echo=self.echo) as out:
+            run.out = out
+            out.line(f"==> build {build_id} of {automation.name} at {checkout.commit} (docker)")
+            try:
+                return run.execute()
+            except AutoError as exc:
+                reason = common.one_line(exc.message)
+                out.line(f"build failed: {reason}")
+                if exc.hint:
+                    out.line(f"hint: {exc.hint}")
+                run.cleanup(failed=True)
+                recorder.finish("failed", reason=reason)
+                raise BuildError(
+                    f"build {build_id} failed: {reason}",
+                    exc.hint or f"the full log: auto logs {build_id}",
+                ) from None
+            except BaseException as exc:
+                reason = (
+                    "interrupted"
+                    if isinstance(exc, KeyboardInterrupt)
+                    else f"internal error: {type(exc).__name__}: {common.one_line(str(exc))}"
+                )
+                out.line(f"build failed: {reason}")
+                run.cleanup(failed=True)
+                recorder.finish("failed", reason=reason)
+                raise
+
+
+class _Build:
+    """One docker build: its state and steps (cleaned up whatever happens)."""
+
+    out: common.BuildOutput
+
+    def __init__(
+        self,
+        builder: DockerBuilder,
+        checkout: Checkout,
+        ctx: RunContext,
+        build_id: str,
+        recorder: common.BuildRecorder,
+    ) -> None:
+        self.builder = builder
+        self.checkout = checkout
+        self.ctx = ctx
+        self.build_id = build_id
+        self.recorder = recorder
+        self.environ: Mapping[str, str] = ctx.environ or os.environ
+        self.spec = ctx.automation.action.build_spec
+        self.model_id = ctx.automation.model_id
+        self.home = ctx.config.home
+        self.stage = common.builds_dir(self.home) / f".tmp-{build_id}"
+        self.work = self.home / "cache" / "docker" / f"ctx-{build_id}"
+        self.stage_image = dockerfile.stage_tag(self.model_id, build_id)
+        self.final_image = dockerfile.image_tag(self.model_id, build_id)
+        self.container = dockerfile.container_name("auto-build", build_id)
+        self.timeout = builder._timeout(self.environ)
+        self.deadline = time.monotonic() + self.timeout
+        self.timings: dict[str, float] = {}
+        self.warnings: list[str] = []
+        self.run_env: dict[str, str] = {}  # NAME -> value handed to the build as -e NAME
+        self.argv_env: list[str] = []  # NAME=VALUE for env_vars the docker CLI needs itself
+
+    # ------------------------------------------------------------ helpers
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BuildError(f"the build took longer than its timeout ({self.timeout:g}s)")
+        return left
+
+    def docker(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        what: str,
+    ) -> proc.Result:
+        try:
+            return proc.run(
+                argv,
+                timeout=timeout,
+                env=images.docker_env(self.environ),
+                stdout=cast(IO[str], self.out),
+            )
+        except ProcError as exc:
+            if "did not finish" in exc.message:
+                raise BuildError(
+                    f"{what} took longer than the build's timeout ({self.timeout:g}s)"
+                ) from None
+            raise BuildError(f"{what} failed: {reason(exc)}") from None
+
+    def cleanup(self, *, failed: bool) -> None:
+        with contextlib.suppress(AutoError):
+            images.remove_container(self.container, self.environ)
+        if self.stage_image:
+            with contextlib.suppress(AutoError):
+                images.remove_image(self.stage_image, self.environ)
+        if failed:
+            with contextlib.suppress(AutoError):
+                images.remove_image(self.final_image, self.environ)
+            shutil.rmtree(self.stage, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+        for leftover in ("request.json", "result.json", "pytest-auto.ini", "serve.log"):
+            (self.stage / leftover).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------ the steps
+
+    def execute(self) -> BuildResult:
+        checkout, spec = self.checkout, self.spec
+        if not checkout.main_dir.is_dir():
+            raise BuildError(
+                f"main_dir {spec.main_dir!r} does not exist in {checkout.repo_url}"
+                f"@{checkout.commit[:7]}" + (f"#{spec.sub_path}" if spec.sub_path else ""),
+                "set build_spec.main_dir to the folder holding the model code",
+            )
+        deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
+        self.out.line(f"==> dependencies: {_describe(deps, checkout.project_dir)}")
+        for warning in deps.warnings:
+            self.out.line(f"warning: {warning}")
+        base, base_id = self.preflight()
+        resources, notes = dockerfile.resource_flags(spec.resources, host_cpus=os.cpu_count() or 1)
+        for note in notes:
+            self.warn(note)
+
+        clock = time.monotonic()
+        deps_image = docker_deps.ensure(
+            deps,
+            base=base,
+            base_id=base_id,
+            home=self.home,
+            environ=self.environ,
+            out=cast(IO[str], self.out),
+            remaining=self.remaining,
+        )
+        self.timings["environment"] = time.monotonic() - clock
+
+        clock = time.monotonic()
+        if self.stage.exists():
+            shutil.rmtree(self.stage)
+        self.stage.mkdir(parents=True)
+        common.copy_code(checkout.project_dir, self.stage / "code")
+        self.build_stage_image(deps_image)
+        self.timings["image"] = time.monotonic() - clock
+
+        clock = time.monotonic()
+        harness = self.run_harness(resources)
+        self.timings["harness"] = time.monotonic() - clock
+        self.timings.update({f"harness.{k}": float(v) for k, v in harness["timings"].items()})
+        if harness.get("status") != "succeeded":
+            raise BuildError(str(harness.get("reason") or "the build failed"))
+        return self.finish(deps, deps_image, base, base_id, harness, resources)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+        self.out.line(f"warning: {text}")
+
+    def preflight(self) -> tuple[str, str]:
+        """Engine, base image and credentials: all before any container starts."""
+        from qwak_auto import iam
+
+        version = images.engine_version(self.environ)
+        self.out.line(f"==> docker engine {version}")
+        base = (
+            self.spec.base_image
+            or self.builder.base_image
+            or self.environ.get("AUTO_DOCKER_BASE_IMAGE")
+            or images.DEFAULT_BASE_IMAGE
+        )
+        base_id = images.image_id(base, self.environ)
+        if base_id is None and base == images.DEFAULT_BASE_IMAGE:
+            raise BuildError(
+                f"the base image {base} is not in the Docker engine",
+                "run `auto images bootstrap` once (it makes the image with debootstrap), "
+                "or set build_spec.base_image",
+            )
+        if base_id is None:
+            self.out.line(f"==> pulling the base image {base}")
+            self.docker(["docker", "pull", "--", base], timeout=min(900, self.remaining()),
+                        what=f"pulling the base image {base}")  # fmt: skip
+            base_id = images.image_id(base, self.environ)
+            if base_id is None:
+                raise BuildError(f"the base image {base} could not be pulled")
+        self.out.line(f"==> base image {base} ({base_id[:19]})")
+        for key, value in self.spec.env.items():
+            if key in _CLI_NAMES or key.startswith("DOCKER_"):
+                self.argv_env.append(f"{key}={value}")
+            else:
+                self.run_env[key] = value
+        if self.spec.assumed_iam_role:
+            creds = iam.assume_role(
+                self.spec.assumed_iam_role,
+                self.environ,
+                session_name=f"auto-build-{self.build_id}",
+                # A role's default MaxSessionDuration is one hour: ask no more than that.
+                duration=int(min(max(self.timeout, iam.MIN_DURATION), ROLE_SESSION_SECONDS)),
+                error=BuildError,
+            )
+            self.run_env.update(creds.as_env())
+            self.out.line(
+                f"==> assumed {self.spec.assumed_iam_role} "
+                f"(temporary credentials until {creds.expires_at:%Y-%m-%d %H:%M:%S} UTC)"
+            )
+        return base, base_id
+
+    def build_stage_image(self, deps_image: DepsImage) -> None:
+        from qwak_auto.build.env import package_root
+
+        if self.work.exists():
+            shutil.rmtree(self.work)
+        self.work.mkdir(parents=True)
+        shutil.copytree(package_root(), self.work / "auto" / "qwak_auto", ignore=_IGNORED)
+        common.copy_code(self.checkout.project_dir, self.work / "code")
+        (self.work / dockerfile.PTH_NAME).write_text(dockerfile.pth_text(), encoding="utf-8")
+        (self.work / "Dockerfile").write_text(
+            dockerfile.render_stage(
+                deps_image=deps_image.tag,
+                site_packages=deps_image.site_packages,
+                labels={f"{dockerfile.LABEL}.build-id": self.build_id},
+            ),
+            encoding="utf-8",
+        )
+        self.out.line(f"==> docker build {self.stage_image}")
+        self.docker(
+            dockerfile.build_argv(tag=self.stage_image, context=self.work),
+            timeout=min(1800, self.remaining()),
+            what="docker build of the build image",
+        )
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def run_harness(self, resources: list[str]) -> dict[str, Any]:
+        main_rel = self.checkout.main_dir.resolve().relative_to(self.checkout.project_dir.resolve())
+        request = {
+            "code_dir": f"{dockerfile.MODEL_DIR}/code",
+            "main_dir": main_rel.as_posix(),
+            "out_dir": dockerfile.BUILD_DIR,
+            "model_id": self.model_id,
+            "build_id": self.build_id,
+            "parameters": dict(self.spec.parameters),
+            # env_vars are set in the container's environment (-e NAME); the harness also
+            # hands their names and values to the model's runtime API, as the local one does.
+            "env_vars": self.spec.env,
+            "run_tests": self.builder.run_tests,
+            "run_it": self.builder.run_tests,
+            "deadline": time.time() + self.remaining(),
+        }
+        request_file = self.stage / "request.json"
+        request_file.write_text(json.dumps(request), encoding="utf-8")
+        argv = dockerfile.harness_argv(
+            name=self.container,
+            image=self.stage_image,
+            resources=[*resources, *_argv_env(self.argv_env)],
+            env_names=sorted(self.run_env),
+            stage=self.stage.resolve(),
+            user=f"{os.getuid()}:{os.getgid()}",
+        )
+        self.out.line(
+            f"==> running the build in a container ({' '.join(resources) or 'no limits'})"
+        )
+        try:
+            result = proc.run(
+                argv,
+                timeout=self.remaining(),
+                env=images.docker_env(self.environ, self.run_env),
+                stdout=cast(IO[str], self.out),
+                check=False,
+            )
+        except ProcError as exc:
+            if "did not finish" in exc.message:
+                raise BuildError(
+                    f"the build took longer than its timeout ({self.timeout:g}s)"
+                ) from None
+            raise BuildError(f"the build container could not run: {exc.message}") from None
+        finally:
+            request_file.unlink(missing_ok=True)
+            images.remove_container(self.container, self.environ)
+        result_file = self.stage / "result.json"
+        if not result_file.is_file():
+            tail = last_error(result.stdout)
+            if result.returncode == 137:
+                limit = getattr(self.spec.resources, "memory", "")
+                tail = "killed (out of memory?" + (f" memory is {limit})" if limit else ")")
+            raise BuildError(
+                f"the build container exited with status {result.returncode} without a result: "
+                f"{tail}"
+            )
+        data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+        return data
+
+    def finish(
+        self,
+        deps: Dependencies,
+        deps_image: DepsImage,
+        base: str,
+        base_id: str,
+        harness: Mapping[str, Any],
+        resources: list[str],
+    ) -> BuildResult:
+        automation, checkout = self.ctx.automation, self.checkout
+        final = common.builds_dir(self.home) / self.build_id
+        metrics = {str(k): float(v) for k, v in (harness.get("metrics") or {}).items()}
+        params = {str(k): str(v) for k, v in (harness.get("params") or {}).items()}
+        model_file = self.stage / "model.pkl"
+        artifact = {
+            "model.pkl": {
+                "sha256": common.sha256_file(model_file),
+                "bytes": model_file.stat().st_size,
+            },
+            "model_class": harness.get("model_class", ""),
+            "path": str(final),
+            "image": self.final_image,
+        }
+        dependencies = {
+            "file": _shown(deps.file, checkout.project_dir),
+            "kind": deps.kind,
+            "hash": deps_image.digest,
+            "requested": list(deps.specs()),
+            "resolved": list(deps_image.freeze),
+            "tool": "pip (docker)",
+            "environment_reused": deps_image.reused,
+            "warnings": list(dict.fromkeys([*deps.warnings, *deps_image.warnings])),
+        }
+        ended = common.utcnow()
+        self.timings["total"] = (ended - self.recorder.record.started_at).total_seconds()
+        prov = common.provenance(
+            automation=automation.name,
+            spec_hash=automation.spec_hash,
+            model_id=automation.model_id,
+            build_id=self.build_id,
+            builder=DockerBuilder.name,
+            repo_url=checkout.repo_url,
+            branch=checkout.branch,
+            commit=checkout.commit,
+            dependencies=dependencies,
+            python=str(harness.get("python", "")),
+            metrics=metrics,
+            params=params,
+            artifact=artifact,
+            timings=self.timings,
+            started_at=self.recorder.record.started_at,
+            ended_at=ended,
+            tests={
+                "unit": str(harness.get("unit_tests", "")),
+                "it": str(harness.get("it_tests", "")),
+            },
+        )
+        prov["docker"] = {
+            "image": self.final_image,
+            "base_image": base,
+            "base_image_id": base_id,
+            "dependency_image": deps_image.tag,
+            "resources": resources,
+            "assumed_iam_role": self.spec.assumed_iam_role or None,
+            "warnings": list(self.warnings),
+        }
+        for leftover in ("result.json", "pytest-auto.ini", "serve.log"):
+            (self.stage / leftover).unlink(missing_ok=True)
+        common.write_json(self.stage / "metrics.json", metrics)
+        common.write_json(self.stage / "provenance.json", prov)
+        self.build_final_image()
+        image_id = images.image_id(self.final_image, self.environ) or ""
+        prov["docker"]["image_id"] = image_id
+        common.write_json(self.stage / "provenance.json", prov)
+        self.cleanup(failed=False)
+        self.out.line(f"==> image {self.final_image} ({image_id[:19]})")
+        self.out.line(f"==> build {self.build_id} succeeded")
+        self.out.flush()
+        shutil.copyfile(self.out.path, self.stage / "build.log")
+        self.stage.rename(final)
+        record: BuildRecord = self.recorder.finish(
+            "succeeded",
+            artifact=str(final),
+            image=self.final_image,
+            metrics=metrics,
+            params=params,
+            provenance=prov,
+        )
+        return BuildResult(
+            build_id=self.build_id,
+            model_id=automation.model_id,
+            commit=checkout.commit,
+            builder=DockerBuilder.name,
+            artifact_dir=final,
+            metrics=dict(record.metrics),
+            params=dict(record.params),
+            log_path=self.out.path,
+            python=None,
+            image=self.final_image,
+            provenance=prov,
+        )
+
+    def build_final_image(self) -> None:
+        files = ["model.pkl", "metrics.json", "provenance.json"]
+        context = self.work / "final"
+        if context.exists():
+            shutil.rmtree(context)
+        context.mkdir(parents=True)
+        for name in files:
+            _link_or_copy(self.stage / name, context / name)
+        (context / "Dockerfile").write_text(
+            dockerfile.render_final(
+                stage_image=self.stage_image,
+                files=files,
+                model_id=self.model_id,
+                build_id=self.build_id,
+            ),
+            encoding="utf-8",
+        )
+        self.out.line(f"==> docker build {self.final_image}")
+        self.docker(
+            dockerfile.build_argv(tag=self.final_image, context=context),
+            timeout=min(1800, self.remaining()),
+            what="docker build of the model image",
+        )
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _argv_env(pairs: list[str]) -> list[str]:
+    out: list[str] = []
+    for pair in pairs:
+        out += ["-e", pair]
+    return out
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
+
+
+def _shown(path: Path | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _describe(deps: Dependencies, root: Path) -> str:
+    if deps.file is None:
+        return "no dependency file; base packages only"
+    return f"{_shown(deps.file, root)} ({deps.kind}, {len(deps.requirements)} requirements)"

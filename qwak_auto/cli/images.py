@@ -1,0 +1,111 @@
+"""`auto images bootstrap` and `auto images list`: base images for the docker builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from qwak_auto.cli import app
+
+images_app = typer.Typer(
+    name="images",
+    help="Images of the docker builder: make the local base image, list what auto made.",
+    no_args_is_help=True,
+)
+app.add_typer(images_app, name="images")
+
+_FORMATS = ("text", "json")
+_FORMAT_OPTION = typer.Option("text", "--format", help="Output as `text` or `json`.")
+
+
+def _check_format(output_format: str) -> None:
+    from qwak_auto.errors import UsageError
+
+    if output_format not in _FORMATS:
+        raise UsageError(f"--format: {output_format!r} is not a format", "use `text` or `json`")
+
+
+@images_app.command("bootstrap")
+def bootstrap_command(
+    tag: str = typer.Option(
+        "local/python:3.11-bookworm", "--tag", help="Name of the image to make."
+    ),
+    mirror: str | None = typer.Option(
+        None, "--mirror", help="Debian mirror URL (default: the one apt uses here)."
+    ),
+    cache_dir: Path | None = typer.Option(
+        None,
+        "--cache-dir",
+        help="Keep the root filesystem tarball here and reuse it next time (~300 MB).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Make the root filesystem again."),
+    output_format: str = _FORMAT_OPTION,
+) -> None:
+    """Make the docker builder's default base image (debootstrap + docker import).
+
+    Debian bookworm with python 3.11, venv and pip. Needs root and the Docker engine.
+    """
+    import os
+    import sys
+
+    from qwak_auto import console
+    from qwak_auto.build import images
+
+    _check_format(output_format)
+    made = images.bootstrap(
+        tag=tag,
+        mirror=mirror,
+        cache_dir=cache_dir,
+        environ=os.environ,
+        out=sys.stderr,
+        force=force,
+    )
+    data = {
+        "tag": made.tag,
+        "image_id": made.image_id,
+        "tarball": str(made.tarball) if made.tarball else None,
+        "reused_tarball": made.reused_tarball,
+        "seconds": round(made.seconds, 1),
+    }
+    if output_format == "json":
+        console.emit_json(data)
+        return
+    console.out(f"made {made.tag} ({made.image_id[:19]}) in {made.seconds:.0f}s")
+    if made.tarball:
+        console.out(f"root filesystem kept in {made.tarball}")
+
+
+@images_app.command("list")
+def list_command(output_format: str = _FORMAT_OPTION) -> None:
+    """List the images auto made: base, dependency and model images."""
+    import os
+
+    from qwak_auto import console
+    from qwak_auto.build import images
+
+    _check_format(output_format)
+    rows = images.list_images(os.environ)
+    if output_format == "json":
+        console.emit_json(
+            [
+                {
+                    "repository": r.repository,
+                    "tag": r.tag,
+                    "image_id": r.image_id,
+                    "created": r.created,
+                    "size": r.size,
+                    "kind": r.kind,
+                }
+                for r in rows
+            ]
+        )
+        return
+    if not rows:
+        console.out("no images made by auto yet (run `auto images bootstrap`)")
+        return
+    console.table(
+        "images",
+        ["kind", "image", "id", "created", "size"],
+        [[r.kind, f"{r.repository}:{r.tag}", r.image_id, r.created, r.size] for r in rows],
+    )
