@@ -9,6 +9,9 @@ import pytest
 
 from qwak_auto.secrets import redact
 
+# Services started once per test session, shared by every test folder.
+pytest_plugins = ["tests.services.docker", "tests.services.postgres"]
+
 
 def missing_service(service: str, reason: str) -> None:
     """Skip the test with the reason, or fail it where CI demands the service
@@ -34,3 +37,19 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NO_COLOR", "1")
     redact.clear()
     return home
+
+
+@pytest.fixture(scope="session")
+def shared_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build-environment cache per test session: environments are keyed by the hash of
+    their dependencies, so tests that build the same model share one."""
+    return tmp_path_factory.mktemp("envs")
+
+
+@pytest.fixture
+def shared_envs_home(_isolated_home: Path, shared_envs: Path) -> Path:
+    (_isolated_home / "cache").mkdir(parents=True, exist_ok=True)
+    link = _isolated_home / "cache" / "envs"
+    if not link.exists():
+        link.symlink_to(shared_envs, target_is_directory=True)
+    return _isolated_home

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.integration.run.fake_steps import PLUGIN_ENV
-from tests.integration.state.conftest import pg_cluster, pg_url  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[3]
 

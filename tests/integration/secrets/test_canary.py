@@ -45,15 +45,8 @@ from qwak_auto import proc  # noqa: E402
 from qwak_auto.cli import main  # noqa: E402
 from tests.integration.secrets import githttp  # noqa: E402
 
-try:  # the build_docker area's session engine and base image, for the docker variant
-    from tests.integration.build_docker.conftest import (  # noqa: F401
-        base_image,
-        docker_engine,
-    )
-
-    _DOCKER_FIXTURES = True
-except ImportError:  # pragma: no cover - that area's fixtures are not there yet
-    _DOCKER_FIXTURES = False
+# The Docker engine and base image are session fixtures of tests/services/docker.py.
+_DOCKER_FIXTURES = True
 
 MODEL = '''\
 """A model with no dependencies that prints its whole environment while building: a secret
