@@ -1,0 +1,5 @@
+from .model import ChurnModel
+
+
+def load_model():
+    return ChurnModel()

@@ -1,0 +1,324 @@
+"""The ``local`` builder: a cached virtual environment and the harness in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from qwak_auto import proc
+from qwak_auto.build import common
+from qwak_auto.build.deps import Dependencies, detect
+from qwak_auto.build.env import BuildEnv, ensure_env
+from qwak_auto.errors import AutoError, BuildError, ProcError
+from qwak_auto.steps import BuildResult, Checkout, RunContext
+
+if TYPE_CHECKING:
+    from qwak_auto.state.base import BuildRecord
+
+DEFAULT_TIMEOUT = 3600.0
+
+
+class LocalBuilder:
+    """Builds in ``config.home/cache/envs/<dependency hash>`` (see build/env.py)."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        use_uv: bool | None = None,
+        echo: bool = True,
+        run_tests: bool = True,
+    ) -> None:
+        self.timeout = timeout
+        self.use_uv = use_uv
+        self.echo = echo
+        self.run_tests = run_tests
+
+    def _timeout(self, environ: Mapping[str, str]) -> float:
+        """The constructor's timeout, else the runner's build-step timeout
+        (``AUTO_TIMEOUT_BUILD``) less a margin, so the build fails cleanly before the step
+        is abandoned."""
+        if self.timeout is not None:
+            return self.timeout
+        raw = environ.get("AUTO_TIMEOUT_BUILD") or os.environ.get("AUTO_TIMEOUT_BUILD")
+        try:
+            limit = float(raw) if raw else DEFAULT_TIMEOUT
+        except ValueError:
+            limit = DEFAULT_TIMEOUT
+        return max(10.0, limit - min(60.0, limit * 0.1))
+
+    def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
+        from qwak_auto.state.base import BuildRecord
+
+        automation = ctx.automation
+        home = ctx.config.home
+        started = common.utcnow()
+        build_id, log_path = common.claim_build_id(
+            home, automation.model_id, checkout.commit, started
+        )
+        recorder = common.BuildRecorder(
+            ctx.store,
+            BuildRecord(
+                build_id=build_id,
+                model_id=automation.model_id,
+                automation=automation.name,
+                run_id=ctx.run_id,
+                status="running",
+                started_at=started,
+                commit=checkout.commit,
+                builder=self.name,
+                log_path=str(log_path),
+            ),
+        )
+        stage = common.builds_dir(home) / f".tmp-{build_id}"
+        title = f"build {automation.model_id} ({build_id})"
+        with common.BuildOutput(log_path, title=title, echo=self.echo) as out:
+            out.line(f"==> build {build_id} of {automation.name} at {checkout.commit}")
+            try:
+                return self._build(checkout, ctx, build_id, stage, out, recorder)
+            except AutoError as exc:
+                reason = common.one_line(exc.message)
+                out.line(f"build failed: {reason}")
+                shutil.rmtree(stage, ignore_errors=True)
+                recorder.finish("failed", reason=reason)
+                raise BuildError(
+                    f"build {build_id} failed: {reason}",
+                    f"the full log: auto logs {build_id}",
+                ) from None
+            except BaseException as exc:
+                reason = (
+                    "interrupted"
+                    if isinstance(exc, KeyboardInterrupt)
+                    else (f"internal error: {type(exc).__name__}: {common.one_line(str(exc))}")
+                )
+                out.line(f"build failed: {reason}")
+                shutil.rmtree(stage, ignore_errors=True)
+                recorder.finish("failed", reason=reason)
+                raise
+
+    def _build(
+        self,
+        checkout: Checkout,
+        ctx: RunContext,
+        build_id: str,
+        stage: Path,
+        out: common.BuildOutput,
+        recorder: common.BuildRecorder,
+    ) -> BuildResult:
+        spec = ctx.automation.action.build_spec
+        timeout = self._timeout(ctx.environ)
+        deadline = time.monotonic() + timeout
+        timings: dict[str, float] = {}
+        if not checkout.main_dir.is_dir():
+            raise BuildError(
+                f"main_dir {spec.main_dir!r} does not exist in {checkout.repo_url}"
+                f"@{checkout.commit[:7]}" + (f"#{spec.sub_path}" if spec.sub_path else ""),
+                "set build_spec.main_dir to the folder holding the model code",
+            )
+        deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
+        out.line(f"==> dependencies: {_describe(deps, checkout.project_dir)}")
+        for warning in deps.warnings:
+            out.line(f"warning: {warning}")
+        clock = time.monotonic()
+        env = ensure_env(
+            deps,
+            home=ctx.config.home,
+            out=cast(IO[str], out),
+            environ=ctx.environ or os.environ,
+            timeout=max(1.0, deadline - time.monotonic()),
+            use_uv=self.use_uv,
+        )
+        timings["environment"] = time.monotonic() - clock
+        for warning in env.warnings:
+            if warning not in deps.warnings:
+                out.line(f"warning: {warning}")
+
+        if stage.exists():
+            shutil.rmtree(stage)
+        stage.mkdir(parents=True)
+        common.copy_code(checkout.project_dir, stage / "code")
+        main_rel = checkout.main_dir.resolve().relative_to(checkout.project_dir.resolve())
+        clock = time.monotonic()
+        harness = self._run_harness(
+            env, stage, main_rel.as_posix(), build_id, ctx, out, deadline, timeout
+        )
+        timings["harness"] = time.monotonic() - clock
+        timings.update({f"harness.{k}": float(v) for k, v in harness["timings"].items()})
+        if harness.get("status") != "succeeded":
+            raise BuildError(str(harness.get("reason") or "the build failed"))
+        return self._finish(
+            checkout, ctx, build_id, stage, out, recorder, deps, env, harness, timings
+        )
+
+    def _run_harness(
+        self,
+        env: BuildEnv,
+        stage: Path,
+        main_dir: str,
+        build_id: str,
+        ctx: RunContext,
+        out: common.BuildOutput,
+        deadline: float,
+        timeout: float,
+    ) -> dict[str, Any]:
+        spec = ctx.automation.action.build_spec
+        request = {
+            "code_dir": str((stage / "code").resolve()),
+            "main_dir": main_dir,
+            "out_dir": str(stage.resolve()),
+            "model_id": ctx.automation.model_id,
+            "build_id": build_id,
+            "parameters": dict(spec.parameters),
+            "env_vars": spec.env,
+            "run_tests": self.run_tests,
+            "run_it": self.run_tests,
+            "deadline": time.time() + max(1.0, deadline - time.monotonic()),
+        }
+        request_file = stage.parent / f".{build_id}.request.json"
+        request_file.write_text(json.dumps(request), encoding="utf-8")
+        argv = [str(env.python), "-m", "qwak_auto.build.harness", str(request_file)]
+        try:
+            result = proc.run(
+                argv,
+                timeout=max(1.0, deadline - time.monotonic()),
+                env=harness_env(env.path, ctx.environ or os.environ),
+                cwd=stage,
+                stdout=cast(IO[str], out),
+                check=False,
+            )
+        except ProcError as exc:
+            if "did not finish" in exc.message:
+                raise BuildError(f"the build took longer than its timeout ({timeout:g}s)") from None
+            raise BuildError(f"the build harness could not run: {exc.message}") from None
+        finally:
+            request_file.unlink(missing_ok=True)
+        result_file = stage / "result.json"
+        if not result_file.is_file():
+            raise BuildError(
+                f"the build harness exited with status {result.returncode} without a result"
+            )
+        data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+        return data
+
+    def _finish(
+        self,
+        checkout: Checkout,
+        ctx: RunContext,
+        build_id: str,
+        stage: Path,
+        out: common.BuildOutput,
+        recorder: common.BuildRecorder,
+        deps: Dependencies,
+        env: BuildEnv,
+        harness: Mapping[str, Any],
+        timings: dict[str, float],
+    ) -> BuildResult:
+        automation = ctx.automation
+        final = common.builds_dir(ctx.config.home) / build_id
+        metrics = {str(k): float(v) for k, v in (harness.get("metrics") or {}).items()}
+        params = {str(k): str(v) for k, v in (harness.get("params") or {}).items()}
+        model_file = stage / "model.pkl"
+        artifact = {
+            "model.pkl": {
+                "sha256": common.sha256_file(model_file),
+                "bytes": model_file.stat().st_size,
+            },
+            "model_class": harness.get("model_class", ""),
+            "path": str(final),
+        }
+        dependencies = {
+            "file": _shown(deps.file, checkout.project_dir),
+            "kind": deps.kind,
+            "hash": env.digest,
+            "requested": list(deps.specs()),
+            "resolved": list(env.freeze),
+            "tool": env.tool,
+            "environment_reused": env.reused,
+            "warnings": list(dict.fromkeys([*deps.warnings, *env.warnings])),
+        }
+        ended = common.utcnow()
+        timings["total"] = (ended - recorder.record.started_at).total_seconds()
+        prov = common.provenance(
+            automation=automation.name,
+            spec_hash=automation.spec_hash,
+            model_id=automation.model_id,
+            build_id=build_id,
+            builder=self.name,
+            repo_url=checkout.repo_url,
+            branch=checkout.branch,
+            commit=checkout.commit,
+            dependencies=dependencies,
+            python=str(harness.get("python", "")),
+            metrics=metrics,
+            params=params,
+            artifact=artifact,
+            timings=timings,
+            started_at=recorder.record.started_at,
+            ended_at=ended,
+            tests={
+                "unit": str(harness.get("unit_tests", "")),
+                "it": str(harness.get("it_tests", "")),
+            },
+        )
+        for leftover in ("result.json", "pytest-auto.ini"):
+            (stage / leftover).unlink(missing_ok=True)
+        common.write_json(stage / "metrics.json", metrics)
+        common.write_json(stage / "provenance.json", prov)
+        out.line(f"==> build {build_id} succeeded")
+        out.flush()
+        shutil.copyfile(out.path, stage / "build.log")
+        stage.rename(final)
+        record: BuildRecord = recorder.finish(
+            "succeeded",
+            artifact=str(final),
+            metrics=metrics,
+            params=params,
+            provenance=prov,
+        )
+        return BuildResult(
+            build_id=build_id,
+            model_id=automation.model_id,
+            commit=checkout.commit,
+            builder=self.name,
+            artifact_dir=final,
+            metrics=dict(record.metrics),
+            params=dict(record.params),
+            log_path=out.path,
+            python=env.python,
+            provenance=prov,
+        )
+
+
+def harness_env(env_path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The harness's environment: the build env first on PATH, nothing secret from ours."""
+    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR")
+    env = {k: environ[k] for k in keep if k in environ}
+    env["PATH"] = os.pathsep.join([str(env_path / "bin"), environ.get("PATH", os.defpath)])
+    env["VIRTUAL_ENV"] = str(env_path)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def _shown(path: Path | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _describe(deps: Dependencies, root: Path) -> str:
+    if deps.file is None:
+        return "no dependency file; base packages only"
+    return f"{_shown(deps.file, root)} ({deps.kind}, {len(deps.requirements)} requirements)"

@@ -1,0 +1,1 @@
+"""qwak.testing: pytest fixtures for a repository's ``tests/it``."""

@@ -1,0 +1,382 @@
+"""The git source: fetch a model repository at the exact commit of its branch.
+
+Each repository URL has one bare cache, ``config.home/cache/repos/<sha256(url)[:16]>``:
+created once, then only fetched (the branch being built; every branch and tag only when
+``git_branch`` names a tag or a commit), so a re-run transfers just the new objects. Each
+commit is checked out once into ``cache/checkouts/<url hash>/<commit>`` (its own work
+tree, a temporary index; the cache's HEAD never moves), so concurrent builds of different
+commits never share a working tree.
+
+Security (see issue 5): only https/http, ssh and file transports (``protocol.allow=never``
+plus explicit allows, and ``GIT_ALLOW_PROTOCOL``); ``--`` before every URL; no prompts;
+a timeout on every git call. A private repository's token is resolved at the last moment
+and handed to git as an ``http.extraHeader`` through ``GIT_CONFIG_COUNT``/``_KEY_n``/
+``_VALUE_n`` environment variables: never in the URL, argv, ``.git/config``, logs or state.
+An ssh key is written to a 0600 file in a private temporary directory and removed after.
+GitPython starts git itself, so this is the only module that uses it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import re
+import shlex
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from qwak_auto.errors import SourceError
+from qwak_auto.secrets.redact import redact, register
+from qwak_auto.steps import Checkout, RunContext
+
+if TYPE_CHECKING:
+    from qwak_auto.spec.model import BuildSpec
+
+DEFAULT_TIMEOUT = 600.0
+ALLOWED_SCHEMES = ("https", "http", "ssh", "file")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:(?!//)")
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+REFSPECS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
+
+
+def url_key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def check_url(url: str) -> str:
+    """The transport of ``url`` (https, http, ssh or file), or a SourceError saying why not."""
+    if not url or url.startswith("-"):
+        raise SourceError(f"git_uri {url!r} is not a repository URL")
+    if "::" in url.split("/", 1)[0] or url.startswith(("ext:", "fd:")):
+        raise SourceError(
+            f"git_uri {url!r} uses a git remote helper, which auto does not allow",
+            "use an https://, ssh:// or file:// URL",
+        )
+    if _SCP_LIKE.match(url):
+        return "ssh"
+    if url.startswith("/") or "://" not in url:
+        return "file"  # a local path (a relative one is resolved by resolve_url)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        raise SourceError(
+            f"git_uri {redact(url)!r}: transport {scheme or '(none)'!r} is not allowed",
+            "use an https://, ssh:// or file:// URL",
+        )
+    if scheme in ("http", "https") and (parts.password is not None or parts.username):
+        raise SourceError(
+            "git_uri contains credentials",
+            "remove them from the URL and name a secret in build_spec.git_access_token_secret",
+        )
+    return scheme
+
+
+_BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
+
+
+def check_branch(branch: str) -> str:
+    """``git_branch`` as a safe ref name (it is used in refspecs and ref file paths)."""
+    bad = ".." in branch or branch.endswith((".", "/", ".lock")) or "//" in branch
+    if not _BRANCH.match(branch) or bad:
+        raise SourceError(
+            f"git_branch {branch!r} is not a valid branch, tag or commit name",
+            "use a plain branch name such as main or release/2026-03",
+        )
+    return branch
+
+
+def resolve_url(url: str, origin_file: str) -> str:
+    """A relative local path is resolved against the folder of the automation file that
+    names it (the spec's rule); every other URL is returned as it is."""
+    if "://" in url or url.startswith("/") or _SCP_LIKE.match(url):
+        return url
+    base = Path(origin_file).parent if origin_file and not origin_file.startswith("<") else Path()
+    return str((base / url).resolve())
+
+
+def auth_header(token: str, scheme: str = "basic") -> str:
+    """The HTTP header that carries a token (GitHub and GitLab accept Basic with any user)."""
+    if scheme == "bearer":
+        return f"Authorization: Bearer {token}"
+    pair = base64.b64encode(f"x-access-token:{token}".encode()).decode("ascii")
+    register(pair)  # the encoded form is as secret as the token
+    return f"Authorization: Basic {pair}"
+
+
+def git_config_env(extra: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
+    """Git configuration passed through the environment (never written to a config file)."""
+    settings: list[tuple[str, str]] = [
+        ("protocol.allow", "never"),
+        ("protocol.https.allow", "always"),
+        ("protocol.http.allow", "always"),
+        ("protocol.ssh.allow", "always"),
+        ("protocol.file.allow", "always"),
+        ("protocol.ext.allow", "never"),
+        ("credential.helper", ""),
+        ("core.hooksPath", "/dev/null"),
+        *extra,
+    ]
+    env = {"GIT_CONFIG_COUNT": str(len(settings))}
+    for index, (key, value) in enumerate(settings):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+def base_env() -> dict[str, str]:
+    return {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "",
+        "GCM_INTERACTIVE": "never",
+        "GIT_ALLOW_PROTOCOL": "https:http:ssh:file",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "LC_ALL": "C",
+    }
+
+
+def contained(root: Path, relative: str, what: str) -> Path:
+    """``root / relative`` with symlinks resolved; a SourceError if it leaves ``root``."""
+    if Path(relative).is_absolute():
+        raise SourceError(f"{what} {relative!r} must be a path relative to the repository")
+    real_root = root.resolve()
+    target = (real_root / relative).resolve()
+    if not target.is_relative_to(real_root):
+        raise SourceError(
+            f"{what} {relative!r} points outside the repository",
+            "paths (and the symlinks they pass through) must stay inside the checkout",
+        )
+    return target
+
+
+def _reason(stderr: str, status: object) -> str:
+    """The line of git's output that says what went wrong (``fatal:`` first)."""
+    lines = [ln.strip().removeprefix("stderr: ").strip("'").strip() for ln in stderr.splitlines()]
+    lines = [ln for ln in lines if ln]
+    for prefix in ("fatal:", "error:", "remote:"):
+        for line in lines:
+            if line.startswith(prefix):
+                return line.removeprefix(prefix).strip()
+    return lines[-1] if lines else f"exit status {status}"
+
+
+def read_ref(repo: Path, ref: str) -> str | None:
+    """The SHA a ref points to, read from the ref files (saves starting git)."""
+    loose = repo / ref
+    if loose.is_file():
+        value = loose.read_text(encoding="utf-8").strip()
+        return value if _SHA.match(value) else None
+    packed = repo / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8").splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref and _SHA.match(sha):
+                return sha
+    return None
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class GitSource:
+    """``Source`` for the runner: ``fetch(build_spec, ctx) -> Checkout``."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+
+    def fetch(self, spec: BuildSpec, ctx: RunContext) -> Checkout:
+        check_url(spec.repo_url)
+        check_branch(spec.git_branch)
+        url = resolve_url(spec.repo_url, ctx.automation.origin.file)
+        key = url_key(url)
+        cache = ctx.config.home / "cache"
+        repo = cache / "repos" / key
+        with _locked(cache / "repos" / f"{key}.lock"), self._auth_env(spec, ctx, cache) as env:
+            if not (repo / "HEAD").is_file():
+                self._init(repo)
+            commit = self._update(repo, url, spec.git_branch, env)
+            root = self._checkout(repo, cache / "checkouts" / key / commit, commit, env)
+        project_dir = contained(root, spec.sub_path or ".", "git_uri path")
+        if not project_dir.is_dir():
+            raise SourceError(
+                f"git_uri path {spec.sub_path!r} does not exist at {commit[:7]} of {redact(url)}",
+                "the part after # in git_uri is a folder inside the repository",
+            )
+        main_dir = contained(project_dir, spec.main_dir or "main", "main_dir")
+        return Checkout(
+            repo_url=url,
+            branch=spec.git_branch,
+            commit=commit,
+            root=root,
+            project_dir=project_dir,
+            main_dir=main_dir,
+        )
+
+    # ------------------------------------------------------------ credentials
+
+    @contextlib.contextmanager
+    def _auth_env(self, spec: BuildSpec, ctx: RunContext, cache: Path) -> Iterator[dict[str, str]]:
+        extra: list[tuple[str, str]] = []
+        env = base_env()
+        key_dir: Path | None = None
+        try:
+            if spec.git_access_token_secret:
+                token = ctx.secrets(spec.git_access_token_secret).strip()
+                register(token)
+                extra.append(("http.extraHeader", auth_header(token)))
+            if spec.git_ssh_key_secret:
+                key = ctx.secrets(spec.git_ssh_key_secret)
+                register(key)
+                key_dir = Path(tempfile.mkdtemp(prefix="auto-ssh-"))
+                key_file = key_dir / "id"
+                key_file.touch(mode=0o600)
+                key_file.write_text(key.strip() + "\n", encoding="utf-8")
+                known = cache / "known_hosts"
+                known.parent.mkdir(parents=True, exist_ok=True)
+                env["GIT_SSH_COMMAND"] = " ".join(
+                    [
+                        "ssh",
+                        "-i",
+                        shlex.quote(str(key_file)),
+                        "-o IdentitiesOnly=yes -o BatchMode=yes",
+                        "-o StrictHostKeyChecking=accept-new",
+                        "-o",
+                        shlex.quote(f"UserKnownHostsFile={known}"),
+                    ]
+                )
+            env.update(git_config_env(extra))
+            yield env
+        finally:
+            if key_dir is not None:
+                shutil.rmtree(key_dir, ignore_errors=True)
+
+    # ------------------------------------------------------------ git calls
+
+    def _git(self, args: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> str:
+        from git.cmd import Git
+        from git.exc import GitCommandError
+
+        try:
+            out = Git(str(cwd) if cwd else None).execute(
+                ["git", *args],
+                env=dict(env),
+                kill_after_timeout=self.timeout,
+                with_extended_output=False,
+                with_exceptions=True,
+            )
+        except GitCommandError as exc:
+            command = next(a for a in args if not a.startswith("-") and "/" not in a)
+            reason = _reason(redact(str(exc.stderr or exc.stdout or "")), exc.status)
+            if "Timeout" in str(exc) or "did not complete" in str(exc):
+                reason = f"did not finish within {self.timeout:g}s"
+            raise SourceError(
+                f"git {command} failed: {reason}",
+                "check git_uri, git_branch and the access secret (run with --debug)",
+            ) from None
+        return str(out).strip()
+
+    def _fetch(self, repo: Path, url: str, refspecs: Sequence[str], env: Mapping[str, str]) -> None:
+        self._git(
+            [
+                "--git-dir",
+                str(repo),
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--force",
+                "--",
+                url,
+                *refspecs,
+            ],
+            env,
+        )
+
+    def _init(self, repo: Path) -> None:
+        """An empty bare repository, made in a temporary directory and renamed into place."""
+        tmp = repo.parent / f".tmp-{repo.name}-{uuid.uuid4().hex[:8]}"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._git(["init", "--quiet", "--bare", "--", str(tmp)], base_env())
+            if repo.exists():
+                shutil.rmtree(repo)  # left over from an interrupted first fetch
+            tmp.rename(repo)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _update(self, repo: Path, url: str, branch: str, env: Mapping[str, str]) -> str:
+        """Fetch ``branch`` (only it: the cheap, usual case) and return its commit; when the
+        remote has no such branch, fetch every branch and tag and try it as a tag or SHA."""
+        ref = f"refs/remotes/origin/{branch}"
+        try:
+            self._fetch(repo, url, [f"+refs/heads/{branch}:{ref}"], env)
+        except SourceError:
+            self._fetch(repo, url, REFSPECS, env)  # raises when the remote itself fails
+        else:
+            found = read_ref(repo, ref)
+            if found:
+                return found
+        return self._resolve(repo, branch, url, env)
+
+    def _resolve(self, repo: Path, branch: str, url: str, env: Mapping[str, str]) -> str:
+        candidates = [f"refs/remotes/origin/{branch}", f"refs/tags/{branch}"]
+        if _SHA.match(branch):
+            candidates.append(branch)
+        for ref in candidates:
+            try:
+                return self._git(
+                    [
+                        "--git-dir",
+                        str(repo),
+                        "rev-parse",
+                        "--verify",
+                        "--quiet",
+                        f"{ref}^{{commit}}",
+                    ],
+                    env,
+                )
+            except SourceError:
+                continue
+        raise SourceError(
+            f"git_branch {branch!r} not found in {redact(url)}",
+            "set build_spec.git_branch to an existing branch (or a tag or commit)",
+        )
+
+    def _checkout(self, repo: Path, target: Path, commit: str, env: Mapping[str, str]) -> Path:
+        """The files of ``commit``, written once into ``target`` and reused afterwards.
+
+        ``git checkout <commit> -- .`` with a work tree of our own and a temporary index
+        file: the shared cache's HEAD and index are not touched, and a checkout is complete
+        when it has its final name (written under a temporary one, then renamed).
+        """
+        if target.is_dir():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".tmp-{commit[:12]}-{uuid.uuid4().hex[:8]}"
+        index = tmp.with_name(tmp.name + ".index")
+        tmp.mkdir()
+        try:
+            checkout = ["checkout", "--quiet", "--force", commit, "--", "."]
+            self._git(
+                ["--git-dir", str(repo), "--work-tree", str(tmp), *checkout],
+                {**env, "GIT_INDEX_FILE": str(index)},
+            )
+            tmp.rename(target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            index.unlink(missing_ok=True)
+        return target
