@@ -67,7 +67,7 @@ def serving_address() -> str:
     if done.returncode != 0:
         sys.exit(f"auto status failed:\n{done.stderr}")
     for row in json.loads(done.stdout).get("automations", []):
-        for dep in row.get("deployments", []):
+        for dep in row.get("deployed", []):
             if dep.get("address"):
                 return str(dep["address"])
     sys.exit("no deployment is serving; see the run above and `auto history`")
