@@ -1,5 +1,146 @@
-"""CLI commands of this area (registered on import)."""
+"""`auto deploy`, `auto rollback`, `auto undeploy`: the local deployer by hand.
+
+(`auto render`, the Kubernetes manifests, lives in cli/render.py.)
+"""
 
 from __future__ import annotations
 
-from qwak_auto.cli import app as app  # noqa: F401
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from qwak_auto.cli import app
+
+if TYPE_CHECKING:
+    from qwak_auto.config import Config
+    from qwak_auto.steps import DeployOutcome
+
+ENV_HELP = "Environment from auto.yaml (default: the project's default environment)."
+VARIATION_HELP = "The variation (A/B variant)."
+CONFIG_HELP = "Project config file (default: auto.yaml in the working directory)."
+
+
+def _config(config_file: Path | None) -> Config:
+    from qwak_auto.config import load_config
+
+    return load_config(env=os.environ, config_file=config_file)
+
+
+def _check_format(output_format: str) -> None:
+    if output_format not in ("text", "json"):
+        from qwak_auto.errors import UsageError
+
+        raise UsageError(f"--format: {output_format!r} is not a format", "use `text` or `json`")
+
+
+def _show(outcome: DeployOutcome, output_format: str, verb: str) -> None:
+    from qwak_auto import console
+
+    data: dict[str, Any] = {
+        "deployment_id": outcome.deployment_id,
+        "environment": outcome.environment,
+        "variation": outcome.variation,
+        "address": outcome.address,
+        "status": outcome.status,
+    }
+    if output_format == "json":
+        console.emit_json(data)
+        return
+    console.out(
+        f"{verb}: {outcome.deployment_id} serving at {outcome.address} "
+        f"(environment {outcome.environment or 'default'}, variation {outcome.variation})"
+    )
+
+
+@app.command("deploy")
+def deploy_command(
+    build_id: str = typer.Argument(..., help="The recorded build to serve."),
+    env: str | None = typer.Option(None, "--env", help=ENV_HELP),
+    variation: str = typer.Option("default", "--variation", help=VARIATION_HELP),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="HTTP server workers."),
+    timeout_ms: int | None = typer.Option(None, "--timeout-ms", min=1, help="Request timeout."),
+    max_batch_size: int | None = typer.Option(
+        None, "--max-batch-size", min=1, help="Rows per request (more: 413)."
+    ),
+    config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    output_format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Serve a built model at its stable local address, replacing the build serving there
+    without dropping requests. Exit 1 when the new build does not become ready (the previous
+    one keeps serving)."""
+    from qwak_auto.deploy.service import deploy_recorded_build
+    from qwak_auto.state import open_store
+
+    _check_format(output_format)
+    config = _config(config_file)
+    store = open_store(config)
+    try:
+        outcome = deploy_recorded_build(
+            config,
+            store,
+            os.environ,
+            build_id,
+            env=env,
+            variation=variation,
+            overrides={
+                "workers": workers,
+                "timeout_ms": timeout_ms,
+                "max_batch_size": max_batch_size,
+            },
+        )
+    finally:
+        store.close()
+    _show(outcome, output_format, "deployed")
+
+
+@app.command("rollback")
+def rollback_command(
+    name: str = typer.Argument(..., help="Automation name or model id."),
+    env: str | None = typer.Option(None, "--env", help=ENV_HELP),
+    variation: str = typer.Option("default", "--variation", help=VARIATION_HELP),
+    config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    output_format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Put the previously serving build back, the same zero-downtime way."""
+    from qwak_auto.deploy.service import rollback_model
+    from qwak_auto.state import open_store
+
+    _check_format(output_format)
+    config = _config(config_file)
+    store = open_store(config)
+    try:
+        outcome = rollback_model(config, store, os.environ, name, env=env, variation=variation)
+    finally:
+        store.close()
+    _show(outcome, output_format, "rolled back")
+
+
+@app.command("undeploy")
+def undeploy_command(
+    model: str = typer.Argument(..., help="Model id (or automation name)."),
+    env: str | None = typer.Option(None, "--env", help=ENV_HELP),
+    variation: str = typer.Option("default", "--variation", help=VARIATION_HELP),
+    config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    output_format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Stop serving a model locally (its proxy and its model server)."""
+    from qwak_auto import console
+    from qwak_auto.deploy.service import undeploy_model
+    from qwak_auto.state import open_store
+
+    _check_format(output_format)
+    config = _config(config_file)
+    store = open_store(config)
+    try:
+        record = undeploy_model(config, store, model, env=env, variation=variation)
+    finally:
+        store.close()
+    data = {"model": model, "stopped": record.deployment_id if record else None}
+    if output_format == "json":
+        console.emit_json(data)
+    elif record is None:
+        console.out(f"nothing was serving {model}; its proxy (if any) is stopped")
+    else:
+        console.out(f"undeployed: {record.deployment_id} (build {record.build_id}) stopped")

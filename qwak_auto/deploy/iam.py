@@ -1,0 +1,146 @@
+"""Temporary AWS credentials for a deployment's ``custom_iam_role_arn`` (STS AssumeRole).
+
+The model server never sees auto's own AWS credentials. It gets the two variables of the
+AWS SDKs' container-credentials provider (``AWS_CONTAINER_CREDENTIALS_FULL_URI`` on the
+deployment's loopback proxy, and an authorization token); the proxy assumes the role with
+auto's credentials and hands out the temporary ones, assuming it again before they expire,
+and the SDK in the model refreshes by itself (botocore asks again 15 minutes before expiry).
+
+boto3 is optional (``pip install qwak-auto[aws]``). ``AWS_ENDPOINT_URL_STS`` points STS
+elsewhere (a moto server in tests). Every value is registered with the redactor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from qwak_auto.errors import DeployError
+from qwak_auto.secrets.redact import register
+
+DURATION_SECONDS = 3600
+REFRESH_MARGIN = 20 * 60  # more than botocore's 15-minute advisory refresh window
+CREDENTIALS_PATH = "/-/auto/credentials"
+STATIC_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+
+
+def assume(role_arn: str, session_name: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """STS AssumeRole with the credentials in ``environ`` (else boto3's usual chain).
+    Returns the container-provider shape: AccessKeyId, SecretAccessKey, Token, Expiration."""
+    try:
+        import boto3
+        from botocore.config import Config as BotoConfig  # type: ignore[import-untyped]
+        from botocore.exceptions import (  # type: ignore[import-untyped]
+            BotoCoreError,
+            ClientError,
+        )
+    except ImportError:
+        raise DeployError(
+            f"custom_iam_role_arn {role_arn} needs boto3 to assume the role",
+            "pip install 'qwak-auto[aws]'",
+        ) from None
+    session = boto3.session.Session(
+        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=environ.get("AWS_SESSION_TOKEN"),
+        region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
+    endpoint = environ.get("AWS_ENDPOINT_URL_STS") or environ.get("AWS_ENDPOINT_URL")
+    client = session.client(
+        "sts",
+        endpoint_url=endpoint or None,
+        config=BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}),
+    )
+    try:
+        answer = client.assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=DURATION_SECONDS
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise DeployError(
+            f"cannot assume custom_iam_role_arn {role_arn}: {exc}",
+            "give auto AWS credentials allowed to assume that role (AWS_* variables or a profile)",
+        ) from None
+    creds = answer["Credentials"]
+    for value in (creds["SecretAccessKey"], creds["SessionToken"]):
+        register(str(value))
+    expiration = creds["Expiration"]
+    return {
+        "AccessKeyId": str(creds["AccessKeyId"]),
+        "SecretAccessKey": str(creds["SecretAccessKey"]),
+        "Token": str(creds["SessionToken"]),
+        "Expiration": expiration.isoformat() if isinstance(expiration, datetime) else expiration,
+    }
+
+
+def role_credentials(
+    role_arn: str, session_name: str, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """The role's temporary credentials as environment variables (checked at deploy time)."""
+    creds = assume(role_arn, session_name, environ)
+    return {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["Token"],
+        "AWS_CREDENTIAL_EXPIRATION": str(creds["Expiration"]),
+    }
+
+
+def aws_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """The AWS_* part of an environment (what the proxy needs to assume a role)."""
+    return {k: v for k, v in environ.items() if k.startswith("AWS_")}
+
+
+def container_env(proxy_port: int, token: str) -> dict[str, str]:
+    return {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://127.0.0.1:{proxy_port}{CREDENTIALS_PATH}",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
+    }
+
+
+class RoleCache:
+    """In the proxy: which token may have which role, and the role's current credentials
+    (assumed again when less than ``margin`` seconds remain)."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        fetch: Callable[[str, str, Mapping[str, str]], dict[str, Any]] = assume,
+        clock: Callable[[], float] = time.time,
+        margin: float = REFRESH_MARGIN,
+    ) -> None:
+        self._environ = dict(environ)
+        self._fetch = fetch
+        self._clock = clock
+        self._margin = margin
+        self._lock = threading.Lock()
+        # token -> (role, session name, the deployer's AWS settings to assume it with)
+        self._grants: dict[str, tuple[str, str, dict[str, str]]] = {}
+        self._cache: dict[str, tuple[dict[str, Any], float]] = {}  # role -> (creds, expiry)
+
+    def grant(
+        self, token: str, role: str, session: str, environ: Mapping[str, str] | None = None
+    ) -> None:
+        register(token)
+        for key in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            if environ and environ.get(key):
+                register(environ[key])
+        with self._lock:
+            self._grants[token] = (role, session, dict(environ or self._environ))
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        """The credentials for ``token``'s role, None for an unknown token."""
+        with self._lock:
+            grant = self._grants.get(token)
+            if grant is None:
+                return None
+            role, session, environ = grant
+            cached = self._cache.get(role)
+            if cached is not None and cached[1] - self._clock() > self._margin:
+                return cached[0]
+            creds = self._fetch(role, session, environ)
+            expiry = datetime.fromisoformat(str(creds["Expiration"])).timestamp()
+            self._cache[role] = (creds, expiry)
+            return creds

@@ -1,0 +1,86 @@
+"""What `auto deploy`, `auto rollback` and `auto undeploy` do (the CLI stays thin)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from qwak_auto.deploy.local import deploy_build, rollback, undeploy
+from qwak_auto.deploy.settings import ServeSettings, Target, result_of
+from qwak_auto.errors import DeployError, UsageError
+
+if TYPE_CHECKING:
+    from qwak_auto.config import Config
+    from qwak_auto.state.base import DeploymentRecord, StateStore
+    from qwak_auto.steps import DeployOutcome
+
+
+def _local_target(config: Config, model_id: str, env: str | None, variation: str) -> Target:
+    environment = config.environment(env)
+    if environment.deployer != "local":
+        raise UsageError(
+            f"environment {environment.name!r} uses the {environment.deployer} deployer",
+            "these commands drive the local deployer; a kubernetes environment is deployed "
+            "by `auto run` (or apply `auto render` output yourself)",
+        )
+    return Target(model_id=model_id, environment=environment.name, variation=variation)
+
+
+def deploy_recorded_build(
+    config: Config,
+    store: StateStore,
+    environ: Mapping[str, str],
+    build_id: str,
+    *,
+    env: str | None = None,
+    variation: str = "default",
+    overrides: Mapping[str, object] | None = None,
+) -> DeployOutcome:
+    """Deploy a recorded build; serving settings from the last deployment of the same
+    target (else the defaults), then ``overrides`` (workers, timeout_ms, max_batch_size...)."""
+    record = store.build(build_id)
+    if record is None:
+        raise DeployError(f"no build {build_id!r} is recorded", "list builds with `auto history`")
+    build = result_of(record, config.home)
+    target = _local_target(config, build.model_id, env, variation)
+    last = store.deployments(build.model_id, target.environment, target.variation, limit=1)
+    settings = ServeSettings()
+    if last and last[0].detail.get("serve"):
+        settings = ServeSettings.from_detail(last[0].detail["serve"])
+    changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if changes:
+        settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+    return deploy_build(
+        build, target, settings, store=store, config=config, environ=environ, run_id=""
+    )
+
+
+def _model_of(store: StateStore, name_or_model: str) -> str:
+    automation = store.automation(name_or_model)
+    return automation.model_id if automation is not None else name_or_model
+
+
+def rollback_model(
+    config: Config,
+    store: StateStore,
+    environ: Mapping[str, str],
+    name_or_model: str,
+    *,
+    env: str | None = None,
+    variation: str = "default",
+) -> DeployOutcome:
+    target = _local_target(config, _model_of(store, name_or_model), env, variation)
+    return rollback(store, config, target, environ)
+
+
+def undeploy_model(
+    config: Config,
+    store: StateStore,
+    model_id: str,
+    *,
+    env: str | None = None,
+    variation: str = "default",
+) -> DeploymentRecord | None:
+    target = _local_target(config, _model_of(store, model_id), env, variation)
+    return undeploy(store, config, target)
