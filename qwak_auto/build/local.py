@@ -122,6 +122,9 @@ class LocalBuilder:
                 f"@{checkout.commit[:7]}" + (f"#{spec.sub_path}" if spec.sub_path else ""),
                 "set build_spec.main_dir to the folder holding the model code",
             )
+        # The role is assumed before anything starts, so missing AWS credentials fail fast;
+        # the temporary credentials reach the harness only through its environment.
+        role_env = self._role_env(spec.assumed_iam_role, build_id, ctx)
         deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
         out.line(f"==> dependencies: {_describe(deps, checkout.project_dir)}")
         for warning in deps.warnings:
@@ -147,7 +150,7 @@ class LocalBuilder:
         main_rel = checkout.main_dir.resolve().relative_to(checkout.project_dir.resolve())
         clock = time.monotonic()
         harness = self._run_harness(
-            env, stage, main_rel.as_posix(), build_id, ctx, out, deadline, timeout
+            env, stage, main_rel.as_posix(), build_id, ctx, out, deadline, timeout, role_env
         )
         timings["harness"] = time.monotonic() - clock
         timings.update({f"harness.{k}": float(v) for k, v in harness["timings"].items()})
@@ -156,6 +159,20 @@ class LocalBuilder:
         return self._finish(
             checkout, ctx, build_id, stage, out, recorder, deps, env, harness, timings
         )
+
+    @staticmethod
+    def _role_env(role_arn: str, build_id: str, ctx: RunContext) -> dict[str, str]:
+        if not role_arn:
+            return {}
+        from qwak_auto import iam
+
+        creds = iam.assume_role(
+            role_arn,
+            ctx.environ or os.environ,
+            session_name=iam.session_name(f"auto-build-{build_id}"),
+            error=BuildError,
+        )
+        return creds.as_env()
 
     def _run_harness(
         self,
@@ -167,6 +184,7 @@ class LocalBuilder:
         out: common.BuildOutput,
         deadline: float,
         timeout: float,
+        role_env: Mapping[str, str],
     ) -> dict[str, Any]:
         spec = ctx.automation.action.build_spec
         request = {
@@ -188,7 +206,7 @@ class LocalBuilder:
             result = proc.run(
                 argv,
                 timeout=max(1.0, deadline - time.monotonic()),
-                env=harness_env(env.path, ctx.environ or os.environ),
+                env={**harness_env(env.path, ctx.environ or os.environ), **role_env},
                 cwd=stage,
                 stdout=cast(IO[str], out),
                 check=False,
@@ -267,6 +285,8 @@ class LocalBuilder:
                 "it": str(harness.get("it_tests", "")),
             },
         )
+        # The interpreter that serves this build locally (`auto deploy BUILD_ID`, rollback).
+        prov = {**prov, "python_executable": str(env.python)}
         for leftover in ("result.json", "pytest-auto.ini"):
             (stage / leftover).unlink(missing_ok=True)
         common.write_json(stage / "metrics.json", metrics)

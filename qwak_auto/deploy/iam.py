@@ -28,50 +28,24 @@ STATIC_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
 
 
 def assume(role_arn: str, session_name: str, environ: Mapping[str, str]) -> dict[str, Any]:
-    """STS AssumeRole with the credentials in ``environ`` (else boto3's usual chain).
-    Returns the container-provider shape: AccessKeyId, SecretAccessKey, Token, Expiration."""
-    try:
-        import boto3
-        from botocore.config import Config as BotoConfig  # type: ignore[import-untyped]
-        from botocore.exceptions import (  # type: ignore[import-untyped]
-            BotoCoreError,
-            ClientError,
-        )
-    except ImportError:
-        raise DeployError(
-            f"custom_iam_role_arn {role_arn} needs boto3 to assume the role",
-            "pip install 'qwak-auto[aws]'",
-        ) from None
-    session = boto3.session.Session(
-        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY"),
-        aws_session_token=environ.get("AWS_SESSION_TOKEN"),
-        region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    """STS AssumeRole with the credentials in ``environ`` (else boto3's usual chain), through
+    :func:`qwak_auto.iam.assume_role` (the builds use it too). Returns the
+    container-provider shape: AccessKeyId, SecretAccessKey, Token, Expiration."""
+    from qwak_auto.iam import assume_role
+
+    creds = assume_role(
+        role_arn,
+        environ,
+        session_name=session_name,
+        duration=DURATION_SECONDS,
+        error=DeployError,
+        what="custom_iam_role_arn",
     )
-    endpoint = environ.get("AWS_ENDPOINT_URL_STS") or environ.get("AWS_ENDPOINT_URL")
-    client = session.client(
-        "sts",
-        endpoint_url=endpoint or None,
-        config=BotoConfig(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}),
-    )
-    try:
-        answer = client.assume_role(
-            RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=DURATION_SECONDS
-        )
-    except (BotoCoreError, ClientError) as exc:
-        raise DeployError(
-            f"cannot assume custom_iam_role_arn {role_arn}: {exc}",
-            "give auto AWS credentials allowed to assume that role (AWS_* variables or a profile)",
-        ) from None
-    creds = answer["Credentials"]
-    for value in (creds["SecretAccessKey"], creds["SessionToken"]):
-        register(str(value))
-    expiration = creds["Expiration"]
     return {
-        "AccessKeyId": str(creds["AccessKeyId"]),
-        "SecretAccessKey": str(creds["SecretAccessKey"]),
-        "Token": str(creds["SessionToken"]),
-        "Expiration": expiration.isoformat() if isinstance(expiration, datetime) else expiration,
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key,
+        "Token": creds.session_token,
+        "Expiration": creds.expires_at.isoformat(),
     }
 
 
