@@ -221,3 +221,14 @@ def provenance(
         "ended_at": ended_at.isoformat(),
         "auto_version": __version__,
     }
+
+
+def build_timeout(environ: Mapping[str, str], default: float) -> float:
+    """Seconds a build may take: the runner's build-step timeout (``AUTO_TIMEOUT_BUILD``) less
+    a margin, so the builder fails cleanly, with its own reason, before the step is abandoned."""
+    raw = environ.get("AUTO_TIMEOUT_BUILD") or os.environ.get("AUTO_TIMEOUT_BUILD")
+    try:
+        limit = float(raw) if raw else default
+    except ValueError:
+        limit = default
+    return max(10.0, limit - min(60.0, limit * 0.1))

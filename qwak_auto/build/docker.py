@@ -74,13 +74,11 @@ class DockerBuilder:
         self.base_image = base_image
 
     def _timeout(self, environ: Mapping[str, str]) -> float:
-        if self.timeout is not None:
-            return self.timeout
-        raw = environ.get("AUTO_BUILD_TIMEOUT") or os.environ.get("AUTO_BUILD_TIMEOUT")
-        try:
-            return float(raw) if raw else DEFAULT_TIMEOUT
-        except ValueError:
-            return DEFAULT_TIMEOUT
+        return (
+            self.timeout
+            if self.timeout is not None
+            else common.build_timeout(environ, DEFAULT_TIMEOUT)
+        )
 
     def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
         from qwak_auto.state.base import BuildRecord

@@ -42,17 +42,11 @@ class LocalBuilder:
         self.run_tests = run_tests
 
     def _timeout(self, environ: Mapping[str, str]) -> float:
-        """The constructor's timeout, else the runner's build-step timeout
-        (``AUTO_TIMEOUT_BUILD``) less a margin, so the build fails cleanly before the step
-        is abandoned."""
-        if self.timeout is not None:
-            return self.timeout
-        raw = environ.get("AUTO_TIMEOUT_BUILD") or os.environ.get("AUTO_TIMEOUT_BUILD")
-        try:
-            limit = float(raw) if raw else DEFAULT_TIMEOUT
-        except ValueError:
-            limit = DEFAULT_TIMEOUT
-        return max(10.0, limit - min(60.0, limit * 0.1))
+        return (
+            self.timeout
+            if self.timeout is not None
+            else common.build_timeout(environ, DEFAULT_TIMEOUT)
+        )
 
     def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
         from qwak_auto.state.base import BuildRecord

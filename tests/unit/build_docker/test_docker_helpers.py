@@ -39,6 +39,7 @@ def test_last_error_line_is_the_reason() -> None:
 
 
 def test_timeout_comes_from_the_environment() -> None:
-    assert docker.DockerBuilder()._timeout({"AUTO_BUILD_TIMEOUT": "120"}) == 120.0
-    assert docker.DockerBuilder(timeout=5)._timeout({"AUTO_BUILD_TIMEOUT": "120"}) == 5
-    assert docker.DockerBuilder()._timeout({"AUTO_BUILD_TIMEOUT": "x"}) == docker.DEFAULT_TIMEOUT
+    # the runner's build-step timeout less a margin, as for the local builder
+    assert docker.DockerBuilder()._timeout({"AUTO_TIMEOUT_BUILD": "120"}) == 108.0
+    assert docker.DockerBuilder(timeout=5)._timeout({"AUTO_TIMEOUT_BUILD": "120"}) == 5
+    assert docker.DockerBuilder()._timeout({"AUTO_TIMEOUT_BUILD": "x"}) == 3540.0
