@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,10 +48,11 @@ def make_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def status(folder: Path, capsys) -> dict:
+def status(folder: Path, capsys) -> dict[str, Any]:
     capsys.readouterr()
     assert main(["status", str(folder), "--format", "json"]) == 0
-    return json.loads(capsys.readouterr().out)
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
 
 
 @pytest.fixture

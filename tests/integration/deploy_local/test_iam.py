@@ -113,5 +113,5 @@ def test_no_credentials_fail_with_the_reason(sts: str, monkeypatch: pytest.Monke
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     env = {k: v for k, v in aws_env(sts).items() if not k.startswith("AWS_ACCESS")}
     env.pop("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(DeployError, match="custom_iam_role_arn .* no AWS credentials"):
+    with pytest.raises(DeployError, match=r"custom_iam_role_arn .* no AWS credentials"):
         role_credentials(ROLE, "auto-churn", env)
