@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from qwak_auto import schedule
 from qwak_auto.spec.model import Automation, MetricTrigger, ScheduledTrigger
-from qwak_auto.state.base import AutomationRecord, RunRecord, StateStore
+from qwak_auto.state.base import AutomationRecord, DeploymentRecord, RunRecord, StateStore
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -95,9 +95,17 @@ def _deployed(store: StateStore, automation: Automation, config: Config) -> list
                 "build_id": serving.build_id if serving else None,
                 "address": serving.address if serving else None,
                 "since": _iso(serving.created_at) if serving else None,
+                "health": _health(serving) if serving else None,
             }
         )
     return out
+
+
+def _health(record: DeploymentRecord) -> str:
+    """healthy / not ready / down: why (asked of the serving process, within a few seconds)."""
+    from qwak_auto.deploy.health import health
+
+    return health(record)
 
 
 def _state(automation: Automation, record: AutomationRecord | None) -> str:

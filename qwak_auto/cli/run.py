@@ -54,7 +54,13 @@ def _now(value: str | None) -> datetime:
 
 def _config(paths: tuple[Path, ...]) -> Config:
     from qwak_auto.config import load_config
+    from qwak_auto.errors import UsageError
 
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(
+            "no such file or folder: " + ", ".join(missing), "give automation files or folders"
+        )
     return load_config(paths, env=os.environ)
 
 
@@ -93,6 +99,13 @@ def _signals(stop: Stop) -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+def _exit_code(ok: bool, stop: Stop) -> int:
+    """0 / 1 for a run that ended on its own; 130 (interrupted) when a signal stopped it."""
+    if stop.soft.is_set():
+        return 130
+    return 0 if ok else 1
 
 
 def _time(value: str | None) -> str:
@@ -137,8 +150,8 @@ def run_command(
     """Run the automations that are due: once (`--once`), or as a service until stopped.
 
     Exit code (with --once): 0 when every run ended succeeded or not_deployed, 1 when a run
-    failed or a file was invalid (the valid automations still run). As a service it exits 0
-    on SIGTERM/SIGINT after the current step.
+    failed or a file was invalid (the valid automations still run), 130 when stopped by
+    SIGINT/SIGTERM. As a service it exits 0 on SIGTERM/SIGINT after the current step.
     """
     from qwak_auto import console, scheduler
     from qwak_auto.runner import Stop
@@ -154,7 +167,7 @@ def run_command(
             console.emit_json(summary.as_dict())
         else:
             _render_tick(summary)
-        raise typer.Exit(0 if summary.ok else 1)
+        raise typer.Exit(_exit_code(summary.ok, stop))
 
     def on_tick(summary: TickSummary) -> None:
         if output == "json":
@@ -188,7 +201,8 @@ def trigger_command(
 ) -> None:
     """Run one automation now (a manual run, recorded with trigger reason "manual").
 
-    Exit code: 0 when the run succeeded or was not deployed, 1 when it failed."""
+    Exit code: 0 when the run succeeded or was not deployed, 1 when it failed, 130 when
+    stopped by SIGINT/SIGTERM."""
     from qwak_auto import scheduler
     from qwak_auto.runner import Stop
 
@@ -199,7 +213,7 @@ def trigger_command(
         outcome = scheduler.trigger(name, (path,), config, stop=stop)
     with _store(config) as store:
         _render_outcome(outcome, store, output)
-    raise typer.Exit(0 if outcome.ok else 1)
+    raise typer.Exit(_exit_code(outcome.ok, stop))
 
 
 @app.command("status")
@@ -225,7 +239,8 @@ def status_command(
     for r in rows:
         last = r["last_run"]
         deployed = ", ".join(
-            f"{d['environment']}/{d['variation']}: {d['build_id']} {d['address'] or ''}".strip()
+            f"{d['environment']}/{d['variation']}: {d['build_id']} {d['address'] or ''}"
+            f" ({d['health']})"
             for d in r["deployed"]
             if d["build_id"]
         )
@@ -314,8 +329,20 @@ def history_command(
                 _render_detail(detail)
             return
         rows = history.history(store, name, limit)
+        known = sorted(r.name for r in store.automations()) if name and not rows else []
+    if name and not rows and name not in known:
+        # A typo would otherwise look like "no runs yet".
+        raise UsageError(
+            f"no automation named {name!r} is recorded",
+            "recorded automations: " + ", ".join(known)
+            if known
+            else "nothing is recorded yet: run `auto run --once PATH` or `auto trigger NAME PATH`",
+        )
     if output == "json":
         console.emit_json({"runs": rows})
+        return
+    if not rows:
+        console.out("no runs recorded yet")
         return
     console.table(
         "runs",

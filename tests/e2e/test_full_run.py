@@ -72,6 +72,7 @@ def test_build_gate_deploy_predict(tmp_path, automation_dir, capsys):
         assert code == 0, out.out + out.err
         rows = status(automation_dir, capsys)["automations"]
         assert rows[0]["last_run"]["status"] == "succeeded"
+        assert rows[0]["deployed"][0]["health"] == "healthy"
         address = rows[0]["deployed"][0]["address"]
         assert address.startswith("http://127.0.0.1:")
         sample = json.loads((CHURN / "main" / "sample_request.json").read_text())
