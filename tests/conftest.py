@@ -10,7 +10,7 @@ import pytest
 from qwak_auto.secrets import redact
 
 # Services started once per test session, shared by every test folder.
-pytest_plugins = ["tests.services.docker", "tests.services.postgres"]
+pytest_plugins = ["tests.services.docker", "tests.services.postgres", "tests.services.registry"]
 
 
 def missing_service(service: str, reason: str) -> None:

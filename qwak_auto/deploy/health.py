@@ -20,6 +20,15 @@ def health(record: DeploymentRecord) -> str:
     pid = record.detail.get("pid")
     if isinstance(pid, int) and not processes.alive(pid):
         return "down: the model server is not running"
+    container = record.detail.get("container")
+    if isinstance(container, str):
+        import os
+
+        from qwak_auto.deploy import containers
+
+        running, _ = containers.state(container, os.environ)
+        if running not in ("running", "unknown"):
+            return f"down: the model server container is {running}"
     try:
         status, _ = processes.http_json(port, "GET", "/ready", timeout=2.0)
     except OSError:

@@ -7,6 +7,10 @@ one; once its ``/ready`` answers 200 (within ``deployment_process_timeout_limit`
 switches to it, the requests still in flight to the old backend finish, and the old backend
 stops. If the new build crashes or is not ready in time, nothing is switched: the old build
 keeps serving, the deployment is recorded failed with the reason, and DeployError is raised.
+
+A build with an image and no interpreter here (the docker builder's) is served by a container
+of that image instead of a gunicorn process (deploy/containers.py); the record's detail then
+names the container (``container``, ``container_id``) where a process backend has ``pid``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto import log
-from qwak_auto.deploy import processes
+from qwak_auto.deploy import backends, containers, processes
 from qwak_auto.deploy.settings import ServeSettings, Target, build_python, result_of
 from qwak_auto.errors import DeployError
 from qwak_auto.state.base import DeploymentRecord
@@ -68,50 +72,6 @@ def _stable_port(store: StateStore, target: Target) -> dict[str, Any]:
     return value
 
 
-def _server_env(
-    environ: Mapping[str, str], settings: ServeSettings, target: Target, proxy_port: int
-) -> dict[str, str]:
-    # auto's own secrets never reach the model's process.
-    env = {k: v for k, v in environ.items() if not k.startswith("AUTO_SECRET_")}
-    env.update(settings.env_vars)
-    env["PYTHONUNBUFFERED"] = "1"
-    if settings.iam_role:
-        from qwak_auto.deploy.iam import STATIC_KEYS
-
-        env.update(_role_env(environ, settings.iam_role, target, proxy_port))
-        for key in STATIC_KEYS:
-            env.pop(key, None)  # else the SDK would prefer auto's own credentials
-    return env
-
-
-def _role_env(
-    environ: Mapping[str, str], role: str, target: Target, proxy_port: int
-) -> dict[str, str]:
-    """custom_iam_role_arn: check now that the role can be assumed (a clear failure before
-    anything starts), then let the proxy hand out (and renew) its credentials."""
-    import secrets
-
-    from qwak_auto.deploy.iam import assume, aws_settings, container_env
-    from qwak_auto.secrets.redact import register
-
-    session = f"auto-{target.model_id}-{target.variation}"
-    assume(role, session, environ)
-    token = secrets.token_urlsafe(32)
-    register(token)
-    try:
-        status, _ = processes.http_json(
-            proxy_port,
-            "POST",
-            "/-/auto/credentials",
-            {"token": token, "role": role, "session": session, "environ": aws_settings(environ)},
-        )
-    except OSError as exc:
-        raise DeployError(f"cannot hand the role to the proxy: {exc}") from None
-    if status != 200:
-        raise DeployError(f"the proxy refused the role {role} (HTTP {status})")
-    return container_env(proxy_port, token)
-
-
 def ensure_proxy(
     store: StateStore, config: Config, target: Target, environ: Mapping[str, str]
 ) -> tuple[int, int]:
@@ -143,8 +103,9 @@ def deploy_build(
     replaced_status: str = "retired",
 ) -> DeployOutcome:
     """Serve ``build`` at the target's stable address, replacing what serves there now."""
-    python = build_python(build)
-    if not (build.artifact_dir / "model.pkl").is_file():
+    in_container = containers.wanted(build)
+    python = None if in_container else build_python(build)
+    if not in_container and not (build.artifact_dir / "model.pkl").is_file():
         raise DeployError(f"build {build.build_id}: no model.pkl in {build.artifact_dir}")
     previous = store.serving(target.model_id, target.environment, target.variation)
     port, proxy_pid = ensure_proxy(store, config, target, environ)
@@ -156,12 +117,16 @@ def deploy_build(
         "port": port,
         "proxy_pid": proxy_pid,
         "backend_port": backend_port,
-        "python": str(python),
         "artifact": str(build.artifact_dir),
         "log": str(directory / "serve.log"),
         "serve": settings.to_detail(),
         "commit": build.commit,
     }
+    name = containers.container_name(target, build.build_id, deployment_id)
+    if python is not None:
+        detail["python"] = str(python)
+    else:
+        detail.update(image=build.image, container=name)
     record = DeploymentRecord(
         deployment_id=deployment_id,
         model_id=target.model_id,
@@ -177,20 +142,40 @@ def deploy_build(
         detail=detail,
     )
     store.save_deployment(record)
-    argv = _serve_argv(python, build, target, settings, config, backend_port, directory)
+    started: dict[str, Any] = {}
     try:
-        env = _server_env(environ, settings, target, port)
-        backend = processes.start_backend(
-            argv,
-            port=backend_port,
-            directory=directory,
-            env=env,
-            daemon=settings.daemon,
-            ready_timeout=settings.ready_timeout,
-        )
+        if python is None:
+            container = containers.start(
+                build,
+                target,
+                settings,
+                config=config,
+                environ=environ,
+                env=backends.container_env(environ, settings, target, port),
+                name=name,
+                port=backend_port,
+                directory=directory,
+            )
+            started = {"container_id": container.id, "network": container.network}
+        else:
+            argv = backends.serve_argv(
+                python, build, target, settings, config, backend_port, directory
+            )
+            backend = processes.start_backend(
+                argv,
+                port=backend_port,
+                directory=directory,
+                env=backends.server_env(environ, settings, target, port),
+                daemon=settings.daemon,
+                ready_timeout=settings.ready_timeout,
+            )
+            started = {"pid": backend.pid}
         processes.switch(port, f"{processes.HOST}:{backend_port}")
     except DeployError as exc:
-        _stop_backend_on(backend_port, directory)
+        if python is None:
+            containers.remove(name, environ, directory, grace=5)
+        else:
+            _stop_backend_on(backend_port, directory)
         reason = exc.message
         store.save_deployment(_with(record, status="failed", reason=reason))
         keeps = (
@@ -202,7 +187,7 @@ def deploy_build(
             f"deploying build {build.build_id} to {target.key} failed: {reason}",
             f"{keeps}. {exc.hint}".strip(),
         ) from None
-    serving = _with(record, status="serving", detail={**detail, "pid": backend.pid})
+    serving = _with(record, status="serving", detail={**detail, **started})
     store.save_deployment(serving)
     _analytics("record_deployment", config, serving, deployed_at=serving.created_at)
     log.event(
@@ -214,7 +199,15 @@ def deploy_build(
         variation=target.variation,
     )
     if previous is not None:
-        retire(store, config, previous, status=replaced_status, port=port, settings=settings)
+        retire(
+            store,
+            config,
+            previous,
+            status=replaced_status,
+            port=port,
+            settings=settings,
+            environ=environ,
+        )
     return DeployOutcome(
         environment=target.environment,
         variation=target.variation,
@@ -222,49 +215,6 @@ def deploy_build(
         address=address,
         status="serving",
     )
-
-
-def _serve_argv(
-    python: Path,
-    build: BuildResult,
-    target: Target,
-    settings: ServeSettings,
-    config: Config,
-    port: int,
-    directory: Path,
-) -> list[str]:
-    argv = [
-        str(python),
-        "-m",
-        "qwak_auto.serve",
-        "--artifact",
-        str(build.artifact_dir),
-        "--bind",
-        f"{processes.HOST}:{port}",
-        "--workers",
-        str(settings.workers),
-        "--timeout-ms",
-        str(settings.timeout_ms),
-        "--max-batch-size",
-        str(settings.max_batch_size),
-        "--model-id",
-        target.model_id,
-        "--variation",
-        target.variation,
-        "--build-id",
-        build.build_id,
-        "--environment",
-        target.environment,
-        "--predictions-dir",
-        str(config.home / "predictions"),
-        "--sample-rate",
-        str(config.predictions_sample_rate),
-        "--pid-file",
-        str(directory / "gunicorn.pid"),
-    ]
-    if settings.daemon:
-        argv.append("--daemon")
-    return argv
 
 
 def _stop_backend_on(port: int, directory: Path) -> None:
@@ -292,6 +242,7 @@ def retire(
     port: int | None = None,
     settings: ServeSettings | None = None,
     reason: str = "",
+    environ: Mapping[str, str] | None = None,
 ) -> DeploymentRecord:
     """Let the requests in flight to ``record``'s backend finish, stop it, record it."""
     detail = dict(record.detail)
@@ -302,7 +253,13 @@ def retire(
             log.event("old backend still busy; stopping it anyway", level="warning")
     if record.deployer == "local":
         serve = ServeSettings.from_detail(detail.get("serve") or {})
-        processes.stop_pid(detail.get("pid"), grace=serve.timeout_ms / 1000.0 + 10.0)
+        grace = serve.timeout_ms / 1000.0 + 10.0
+        if isinstance(detail.get("container"), str):
+            log_file = detail.get("log")
+            folder = Path(log_file).parent if isinstance(log_file, str) else None
+            containers.remove(detail["container"], environ or os.environ, folder, grace=grace)
+        else:
+            processes.stop_pid(detail.get("pid"), grace=grace)
     retired = _with(record, status=status, retired_at=_now(), reason=reason or record.reason)
     store.save_deployment(retired)
     _analytics(
@@ -374,6 +331,7 @@ def rollback(
             metrics={},
             params={},
             log_path=Path(artifact) / "build.log",
+            image=previous.detail.get("image") or None,
         )
     if build.python is None:
         python = _python_of(previous)
@@ -394,7 +352,12 @@ def rollback(
     )
 
 
-def undeploy(store: StateStore, config: Config, target: Target) -> DeploymentRecord | None:
+def undeploy(
+    store: StateStore,
+    config: Config,
+    target: Target,
+    environ: Mapping[str, str] | None = None,
+) -> DeploymentRecord | None:
     """Stop the proxy and the backend of ``target``; the serving record becomes retired."""
     current = store.serving(target.model_id, target.environment, target.variation)
     address = store.get_value(SCOPE, target.key)
@@ -404,4 +367,4 @@ def undeploy(store: StateStore, config: Config, target: Target) -> DeploymentRec
         processes.stop_pid(pid, grace=10)
     if current is None:
         return None
-    return retire(store, config, current, reason="undeployed")
+    return retire(store, config, current, reason="undeployed", environ=environ)

@@ -29,6 +29,10 @@ class ServeSettings:
     ready_timeout: float = 600.0
     env_vars: Mapping[str, str] = field(default_factory=dict)
     iam_role: str = ""
+    # Container backends only (a docker build): --cpus, --memory, --gpus; 0 / "" = no limit.
+    cpu_fraction: float = 0.0
+    memory: str = ""
+    gpus: int = 0
 
     @classmethod
     def from_spec(cls, spec: DeploymentSpec) -> ServeSettings:
@@ -40,6 +44,9 @@ class ServeSettings:
             ready_timeout=float(spec.deployment_process_timeout_limit),
             env_vars=spec.env,
             iam_role=spec.custom_iam_role_arn,
+            cpu_fraction=spec.cpu_fraction,
+            memory=spec.memory,
+            gpus=spec.gpu_resources.gpu_amount if spec.gpu_resources else 0,
         )
 
     def to_detail(self) -> dict[str, Any]:
@@ -51,6 +58,9 @@ class ServeSettings:
             "ready_timeout": self.ready_timeout,
             "env_vars": dict(self.env_vars),
             "iam_role": self.iam_role,
+            "cpu_fraction": self.cpu_fraction,
+            "memory": self.memory,
+            "gpus": self.gpus,
         }
 
     @classmethod
@@ -84,7 +94,8 @@ def build_python(build: BuildResult) -> Path:
             return Path(value)
     raise DeployError(
         f"build {build.build_id} does not say which Python serves it",
-        "the local deployer needs the build environment's interpreter (BuildResult.python)",
+        "the local deployer needs the build environment's interpreter (BuildResult.python) "
+        "or the build's image (the docker builder's)",
     )
 
 

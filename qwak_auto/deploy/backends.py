@@ -1,0 +1,115 @@
+"""What a local backend is started with: the gunicorn command line of a process backend,
+and the environment of a process or container backend (env_vars, the role's credentials)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qwak_auto.deploy import processes
+from qwak_auto.errors import DeployError
+
+if TYPE_CHECKING:
+    from qwak_auto.config import Config
+    from qwak_auto.deploy.settings import ServeSettings, Target
+    from qwak_auto.steps import BuildResult
+
+
+def server_env(
+    environ: Mapping[str, str], settings: ServeSettings, target: Target, proxy_port: int
+) -> dict[str, str]:
+    # auto's own secrets never reach the model's process.
+    env = {k: v for k, v in environ.items() if not k.startswith("AUTO_SECRET_")}
+    env.update(settings.env_vars)
+    env["PYTHONUNBUFFERED"] = "1"
+    if settings.iam_role:
+        from qwak_auto.deploy.iam import STATIC_KEYS
+
+        env.update(role_env(environ, settings.iam_role, target, proxy_port))
+        for key in STATIC_KEYS:
+            env.pop(key, None)  # else the SDK would prefer auto's own credentials
+    return env
+
+
+def container_env(
+    environ: Mapping[str, str], settings: ServeSettings, target: Target, proxy_port: int
+) -> dict[str, str]:
+    """What a serving container is given: its env_vars (and the role's credentials endpoint),
+    never the deployer's own environment."""
+    env = dict(settings.env_vars)
+    env["PYTHONUNBUFFERED"] = "1"
+    if settings.iam_role:
+        env.update(role_env(environ, settings.iam_role, target, proxy_port))
+    return env
+
+
+def role_env(
+    environ: Mapping[str, str], role: str, target: Target, proxy_port: int
+) -> dict[str, str]:
+    """custom_iam_role_arn: check now that the role can be assumed (a clear failure before
+    anything starts), then let the proxy hand out (and renew) its credentials."""
+    import secrets
+
+    from qwak_auto.deploy.iam import assume, aws_settings, container_env
+    from qwak_auto.secrets.redact import register
+
+    session = f"auto-{target.model_id}-{target.variation}"
+    assume(role, session, environ)
+    token = secrets.token_urlsafe(32)
+    register(token)
+    try:
+        status, _ = processes.http_json(
+            proxy_port,
+            "POST",
+            "/-/auto/credentials",
+            {"token": token, "role": role, "session": session, "environ": aws_settings(environ)},
+        )
+    except OSError as exc:
+        raise DeployError(f"cannot hand the role to the proxy: {exc}") from None
+    if status != 200:
+        raise DeployError(f"the proxy refused the role {role} (HTTP {status})")
+    return container_env(proxy_port, token)
+
+
+def serve_argv(
+    python: Path,
+    build: BuildResult,
+    target: Target,
+    settings: ServeSettings,
+    config: Config,
+    port: int,
+    directory: Path,
+) -> list[str]:
+    argv = [
+        str(python),
+        "-m",
+        "qwak_auto.serve",
+        "--artifact",
+        str(build.artifact_dir),
+        "--bind",
+        f"{processes.HOST}:{port}",
+        "--workers",
+        str(settings.workers),
+        "--timeout-ms",
+        str(settings.timeout_ms),
+        "--max-batch-size",
+        str(settings.max_batch_size),
+        "--model-id",
+        target.model_id,
+        "--variation",
+        target.variation,
+        "--build-id",
+        build.build_id,
+        "--environment",
+        target.environment,
+        "--predictions-dir",
+        str(config.home / "predictions"),
+        "--sample-rate",
+        str(config.predictions_sample_rate),
+        "--pid-file",
+        str(directory / "gunicorn.pid"),
+    ]
+    if settings.daemon:
+        argv.append("--daemon")
+    return argv
