@@ -163,6 +163,9 @@ def render_final(
                 **(labels or {}),
             }
         )
+        # The dependency step committed /bin/sh as the entrypoint, and `docker commit --change
+        # 'ENTRYPOINT []'` keeps it on some engines: reset it so the default command serves.
+        + "ENTRYPOINT []\n"
         + f"CMD {command}\n"
     )
 

@@ -124,6 +124,7 @@ def test_churn_builds_into_a_serving_image_with_no_secret_in_it(
     config = json.loads(engine_inspect(docker_engine, result.image))
     cmd = config["Config"]["Cmd"]
     assert cmd[:5] == ["python", "-m", "qwak_auto.serve", "--artifact", "/opt/model"]
+    assert not config["Config"].get("Entrypoint")  # `docker run IMAGE` runs that command
     listing = docker_engine.docker(
         "run", "--rm", "--network", "none", "--entrypoint", "ls", result.image, "/opt/model"
     )

@@ -53,6 +53,7 @@ def test_final_dockerfile_serves_the_model_from_opt_model() -> None:
     assert text.splitlines()[1] == "FROM auto-stage/churn:b1"
     assert "COPY model.pkl metrics.json provenance.json /opt/model/" in text
     assert "EXPOSE 8080" in text
+    assert text.splitlines()[-2] == "ENTRYPOINT []"
     cmd = text.splitlines()[-1]
     assert cmd.startswith('CMD ["python", "-m", "qwak_auto.serve", "--artifact", "/opt/model"')
     assert '"--model-id", "churn"' in cmd
