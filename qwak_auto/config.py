@@ -64,7 +64,29 @@ class Config:
         key = name or self.default_environment
         if key in self.environments:
             return self.environments[key]
+        if name and self.environments_declared:
+            # auto.yaml lists its environments: any other name given is a typo, not a new
+            # place (the built-in default `dev` stays usable without being listed).
+            raise ConfigError(
+                f"environment {key!r} is not in the project config ({self.source})",
+                "environments in the project config: " + ", ".join(self.environments),
+            )
         return Environment(name=key)
+
+
+# The shape each top-level key must have in auto.yaml (default: a string).
+_SHAPES: dict[str, type | tuple[type, ...]] = {
+    "secrets": (list, str),
+    "environments": dict,
+    "vault": dict,
+    "predictions_sample_rate": (int, float, str),
+}
+_SHAPE_NAMES: dict[type | tuple[type, ...], str] = {
+    str: "a string",
+    (list, str): "a list of names",
+    dict: "a mapping",
+    (int, float, str): "a number",
+}
 
 
 def find_config(paths: tuple[Path, ...], cwd: Path) -> Path | None:
@@ -86,39 +108,84 @@ def _suggest(key: str, known: tuple[str, ...]) -> str:
 
 def _read_yaml(path: Path) -> Mapping[str, Any]:
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except (OSError, YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read project config: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: the project config is not UTF-8 (byte {exc.start})", "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read project config: {exc.strerror or exc}",
+            "check that the file exists and is readable",
+        ) from None
+    try:
+        # Round-trip loading keeps each key's line and column for the error messages.
+        data = YAML(typ="rt", pure=True).load(text)
+    except YAMLError as exc:
+        mark = exc.problem_mark if isinstance(exc, MarkedYAMLError) else None
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        what = (exc.problem if isinstance(exc, MarkedYAMLError) else None) or str(exc)
+        raise ConfigError(
+            f"{where}: the project config is not valid YAML: {what}",
+            "check indentation, colons and quotes around this place",
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the project config must be a mapping of keys to values")
+        raise ConfigError(
+            f"{path}: the project config must be a mapping of keys to values",
+            "write `key: value` lines, e.g. `builder: local`",
+        )
     return data
 
 
-def _environments(path: Path, raw: Any) -> dict[str, Environment]:
+def _at(path: Path, node: Any, key: Any, *, value: bool = True) -> str:
+    """``file:line:col`` of ``node[key]`` (its value, or the key itself) when known."""
+    try:
+        line, column = node.lc.value(key) if value else node.lc.key(key)
+    except (AttributeError, KeyError, TypeError):
+        return str(path)
+    return f"{path}:{line + 1}:{column + 1}"
+
+
+def _environments(path: Path, raw: Any, where: str) -> dict[str, Environment]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: environments: must be a mapping of name to settings")
+        raise ConfigError(
+            f"{where}: environments: must be a mapping of name to settings",
+            "e.g. `environments: {dev: {deployer: local}}`",
+        )
     out: dict[str, Environment] = {}
     for name, settings in raw.items():
         settings = settings or {}
         if not isinstance(settings, dict):
-            raise ConfigError(f"{path}: environments.{name}: must be a mapping")
-        for key in settings:
+            raise ConfigError(
+                f"{_at(path, raw, name)}: environments.{name}: must be a mapping",
+                f"e.g. `{name}: {{deployer: local}}`",
+            )
+        for key, value in settings.items():
             if key not in ENV_KEYS:
                 raise ConfigError(
-                    f"{path}: environments.{name}.{key}: unknown key", _suggest(key, ENV_KEYS)
+                    f"{_at(path, settings, key, value=False)}: environments.{name}.{key}: "
+                    "unknown key",
+                    _suggest(str(key), ENV_KEYS),
+                )
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"{_at(path, settings, key)}: environments.{name}.{key}: must be a string, "
+                    f"not {value!r}",
+                    "quote it if it is meant as text",
                 )
         deployer = settings.get("deployer", "local")
         if deployer not in ("local", "kubernetes"):
             raise ConfigError(
-                f"{path}: environments.{name}.deployer: {deployer!r} is not a deployer",
+                f"{_at(path, settings, 'deployer')}: environments.{name}.deployer: "
+                f"{deployer!r} is not a deployer",
                 "use `local` or `kubernetes`",
             )
-        out[str(name)] = Environment(name=str(name), **dict(settings.items()))
+        out[str(name)] = Environment(name=str(name), **{str(k): v for k, v in settings.items()})
     return out
 
 
@@ -136,13 +203,28 @@ def load_config(
     source = config_file or find_config(paths, cwd)
     raw: Mapping[str, Any] = {}
     if source is not None:
+        if source.is_dir():
+            raise ConfigError(
+                f"project config {source} is a folder", f"give the file: {source / 'auto.yaml'}"
+            )
         if not source.is_file():
-            raise ConfigError(f"project config not found: {source}")
+            raise ConfigError(
+                f"project config not found: {source}",
+                "check the path (--config or AUTO_CONFIG), or leave it out to use the defaults",
+            )
         raw = _read_yaml(source)
         for key in raw:
             if key not in TOP_KEYS:
-                raise ConfigError(f"{source}: {key}: unknown key", _suggest(str(key), TOP_KEYS))
+                raise ConfigError(
+                    f"{_at(source, raw, key, value=False)}: {key}: unknown key",
+                    _suggest(str(key), TOP_KEYS),
+                )
     base = source.parent if source is not None else cwd
+
+    def where(key: str) -> str:
+        if origins.get(key, "").startswith("environment variable"):
+            return origins[key]
+        return _at(source, raw, key) if source is not None else key
 
     def pick(key: str, env_name: str, default: Any) -> Any:
         if env.get(env_name):
@@ -150,7 +232,14 @@ def load_config(
             return env[env_name]
         if key in raw:
             origins[key] = str(source)
-            return raw[key]
+            value = raw[key]
+            expected = _SHAPES.get(key, str)
+            if value is not None and not isinstance(value, expected):
+                raise ConfigError(
+                    f"{where(key)}: {key}: must be {_SHAPE_NAMES[expected]}, not {value!r}",
+                    "see the project config in docs/reference (every key is optional)",
+                )
+            return value
         origins[key] = "default"
         return default
 
@@ -165,12 +254,21 @@ def load_config(
         analytics_url = f"duckdb:///{home / 'analytics.duckdb'}"
     builder = pick("builder", "AUTO_BUILDER", "local")
     if builder not in ("local", "docker"):
-        raise ConfigError(f"builder: {builder!r} is not a builder", "use `local` or `docker`")
+        raise ConfigError(
+            f"{where('builder')}: builder: {builder!r} is not a builder", "use `local` or `docker`"
+        )
     secrets = pick("secrets", "AUTO_SECRETS", ("env", "file"))
     if isinstance(secrets, str):
         secrets = tuple(s.strip() for s in secrets.split(",") if s.strip())
+    if not all(isinstance(name, str) for name in secrets):
+        raise ConfigError(
+            f"{where('secrets')}: secrets: every backend must be a name, not {list(secrets)!r}",
+            "e.g. `secrets: [env, file]`",
+        )
     secrets_dir = pick("secrets_dir", "AUTO_SECRETS_DIR", None)
-    environments = _environments(source or base, raw.get("environments") or {})
+    environments = _environments(
+        source or base, raw.get("environments") or {}, where("environments")
+    )
     raw_sample = pick("predictions_sample_rate", "AUTO_PREDICTIONS_SAMPLE_RATE", 1.0)
     try:
         sample = float(raw_sample)
@@ -178,8 +276,17 @@ def load_config(
         sample = -1.0
     if not 0.0 <= sample <= 1.0:
         raise ConfigError(
-            f"predictions_sample_rate: {raw_sample!r} is not a fraction between 0 and 1",
+            f"{where('predictions_sample_rate')}: predictions_sample_rate: {raw_sample!r} "
+            "is not a fraction between 0 and 1",
             f"set it to e.g. 0.1 (it came from {origins['predictions_sample_rate']})",
+        )
+    default_environment = str(pick("default_environment", "AUTO_ENVIRONMENT", "dev"))
+    chosen = origins["default_environment"] != "default"  # set by the user, not built in
+    if chosen and environments and default_environment not in environments:
+        raise ConfigError(
+            f"{where('default_environment')}: default_environment: {default_environment!r} "
+            "is not one of the environments",
+            "environments in the project config: " + ", ".join(environments),
         )
     return Config(
         home=home,
@@ -188,12 +295,12 @@ def load_config(
         builder=str(builder),
         secrets=tuple(secrets),
         secrets_dir=Path(base / secrets_dir) if secrets_dir else None,
-        default_environment=str(pick("default_environment", "AUTO_ENVIRONMENT", "dev")),
+        default_environment=default_environment,
         environments=environments,
         environments_declared=bool(environments),
         predictions_sample_rate=sample,
         ui_url=pick("ui_url", "AUTO_UI_URL", None),
-        vault={str(k): str(v) for k, v in (raw.get("vault") or {}).items()},
+        vault={str(k): str(v) for k, v in (pick("vault", "", None) or {}).items()},
         source=source,
         origins=origins,
     )

@@ -37,8 +37,10 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
         from rich.table import Table
 
         t = Table(title=title or None)
-        for col in columns:
-            t.add_column(col)
+        for index, col in enumerate(columns):
+            # Never cut with "…", and keep the first column (the id or name a user copies into
+            # the next command) on one line; the others fold when the terminal is narrow.
+            t.add_column(col, overflow="fold", no_wrap=index == 0)
         for row in cells:
             t.add_row(*row)
         Console().print(t)

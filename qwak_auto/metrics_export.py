@@ -211,6 +211,11 @@ def write_textfile(path: Path, text: str) -> None:
             f"--textfile: the directory {folder} does not exist",
             "point it at the node-exporter textfile directory (--collector.textfile.directory)",
         )
+    if path.is_dir():
+        raise UsageError(
+            f"--textfile: {path} is a folder",
+            f"name the file in it, e.g. --textfile {path / 'auto.prom'}",
+        )
     # The temporary name must not end in .prom, or the collector could read it half-written.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:

@@ -295,8 +295,10 @@ def ingest_file(
     config: Any, path: Path, *, model_id: str | None = None, fmt: str | None = None
 ) -> IngestReport:
     """Check every record of a file, then load all of them in one transaction, or none."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder", "give one file (.jsonl, .csv or .parquet)")
     if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+        raise UsageError(f"{path}: no such file", "check the path (.jsonl, .csv or .parquet)")
     kind = detect_format(path, fmt)
     unit = "row" if kind == "parquet" else "line"
     rows: list[Row] = []
@@ -315,7 +317,9 @@ def ingest_file(
                 if len(errors) < MAX_REPORTED_ERRORS:
                     errors.append(f"{unit} {number}: {exc}")
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"{path}: cannot read it as {kind}: {exc}") from None
+        raise UsageError(
+            f"{path}: cannot read it as {kind}: {exc}", "save it as UTF-8, or check --format-in"
+        ) from None
     if count:
         return IngestReport(file=str(path), rows=0, errors=tuple(errors), error_count=count)
     with writer(config) as conn:

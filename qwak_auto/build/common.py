@@ -15,7 +15,7 @@ import re
 import shutil
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 from qwak_auto.secrets.redact import redact, redact_obj
 
 if TYPE_CHECKING:
+    from qwak_auto.spec.model import BuildSpec
     from qwak_auto.state.base import BuildRecord, StateStore
+    from qwak_auto.steps import BuildResult, Checkout, RunContext
 
 _IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".venv")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -94,15 +96,17 @@ def one_line(text: str) -> str:
 
 class BuildOutput:
     """The build's output: every line goes to the log file (redacted); on a terminal a rich
-    status line shows the current phase, in CI and when piped the lines are echoed plainly."""
+    status line shows the current phase, in CI and when piped the lines are echoed plainly
+    (with ``--log-format json``, each as a JSON log line)."""
 
     def __init__(self, path: Path, *, title: str, echo: bool = True) -> None:
-        from qwak_auto import console
+        from qwak_auto import console, log
 
         self.path = path
         self.title = title
         self.echo = echo
-        self.plain = console.is_plain(sys.stderr)
+        self.json = log.is_json()
+        self.plain = self.json or console.is_plain(sys.stderr)
         self._file = path.open("a", encoding="utf-8")
         self._status: Any = None
         self._partial = ""
@@ -150,6 +154,13 @@ class BuildOutput:
         self._partial += text
         *complete, self._partial = self._partial.split("\n")
         for line in complete:
+            if self.json:
+                # A log collector reading stderr gets one JSON object per line, build lines too.
+                if line.strip():
+                    from qwak_auto import log
+
+                    log.event(line, build=self.title)
+                continue
             if self._status is None:
                 sys.stderr.write(f"{line}\n")
                 continue
@@ -232,3 +243,82 @@ def build_timeout(environ: Mapping[str, str], default: float) -> float:
     except ValueError:
         limit = default
     return max(10.0, limit - min(60.0, limit * 0.1))
+
+
+Work = tuple[Callable[["BuildOutput"], "BuildResult"], Callable[[], None]]
+
+
+def recorded_build(
+    *,
+    builder: str,
+    checkout: Checkout,
+    ctx: RunContext,
+    echo: bool,
+    start: Callable[[str, BuildRecorder], Work],
+) -> BuildResult:
+    """What every builder does around its own work: claim a build id and a log, record the
+    build (running → succeeded / failed), show and keep the output, and on any failure clean
+    up, record a one-line reason and raise BuildError naming the log.
+
+    ``start(build_id, recorder)`` returns the builder's work and its clean-up after a failure.
+    """
+    from qwak_auto.errors import AutoError, BuildError
+    from qwak_auto.state.base import BuildRecord
+
+    automation = ctx.automation
+    started = utcnow()
+    build_id, log_path = claim_build_id(
+        ctx.config.home, automation.model_id, checkout.commit, started
+    )
+    recorder = BuildRecorder(
+        ctx.store,
+        BuildRecord(
+            build_id=build_id,
+            model_id=automation.model_id,
+            automation=automation.name,
+            run_id=ctx.run_id,
+            status="running",
+            started_at=started,
+            commit=checkout.commit,
+            builder=builder,
+            log_path=str(log_path),
+        ),
+    )
+    work, cleanup = start(build_id, recorder)
+    title = f"build {automation.model_id} ({build_id})"
+    with BuildOutput(log_path, title=title, echo=echo) as out:
+        out.line(f"==> build {build_id} of {automation.name} at {checkout.commit} ({builder})")
+        try:
+            return work(out)
+        except AutoError as exc:
+            reason = one_line(exc.message)
+            out.line(f"build failed: {reason}")
+            if exc.hint:
+                out.line(f"hint: {exc.hint}")
+            cleanup()
+            recorder.finish("failed", reason=reason)
+            raise BuildError(
+                f"build {build_id} failed: {reason}",
+                exc.hint or f"the full log: auto logs {build_id}",
+            ) from None
+        except BaseException as exc:
+            reason = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else f"internal error: {type(exc).__name__}: {one_line(str(exc))}"
+            )
+            out.line(f"build failed: {reason}")
+            cleanup()
+            recorder.finish("failed", reason=reason)
+            raise
+
+
+def require_main_dir(checkout: Checkout, spec: BuildSpec) -> None:
+    if not checkout.main_dir.is_dir():
+        from qwak_auto.errors import BuildError
+
+        raise BuildError(
+            f"main_dir {spec.main_dir!r} does not exist in {checkout.repo_url}"
+            f"@{checkout.commit[:7]}" + (f"#{spec.sub_path}" if spec.sub_path else ""),
+            "set build_spec.main_dir to the folder holding the model code",
+        )

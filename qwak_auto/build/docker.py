@@ -81,56 +81,13 @@ class DockerBuilder:
         )
 
     def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
-        from qwak_auto.state.base import BuildRecord
+        def start(build_id: str, recorder: common.BuildRecorder) -> common.Work:
+            run = _Build(self, checkout, ctx, build_id, recorder)
+            return run.execute, lambda: run.cleanup(failed=True)
 
-        automation = ctx.automation
-        home = ctx.config.home
-        started = common.utcnow()
-        build_id, log_path = common.claim_build_id(
-            home, automation.model_id, checkout.commit, started
+        return common.recorded_build(
+            builder=self.name, checkout=checkout, ctx=ctx, echo=self.echo, start=start
         )
-        recorder = common.BuildRecorder(
-            ctx.store,
-            BuildRecord(
-                build_id=build_id,
-                model_id=automation.model_id,
-                automation=automation.name,
-                run_id=ctx.run_id,
-                status="running",
-                started_at=started,
-                commit=checkout.commit,
-                builder=self.name,
-                log_path=str(log_path),
-            ),
-        )
-        run = _Build(self, checkout, ctx, build_id, recorder)
-        title = f"build {automation.model_id} ({build_id})"
-        with common.BuildOutput(log_path, title=title, echo=self.echo) as out:
-            run.out = out
-            out.line(f"==> build {build_id} of {automation.name} at {checkout.commit} (docker)")
-            try:
-                return run.execute()
-            except AutoError as exc:
-                reason = common.one_line(exc.message)
-                out.line(f"build failed: {reason}")
-                if exc.hint:
-                    out.line(f"hint: {exc.hint}")
-                run.cleanup(failed=True)
-                recorder.finish("failed", reason=reason)
-                raise BuildError(
-                    f"build {build_id} failed: {reason}",
-                    exc.hint or f"the full log: auto logs {build_id}",
-                ) from None
-            except BaseException as exc:
-                reason = (
-                    "interrupted"
-                    if isinstance(exc, KeyboardInterrupt)
-                    else f"internal error: {type(exc).__name__}: {common.one_line(str(exc))}"
-                )
-                out.line(f"build failed: {reason}")
-                run.cleanup(failed=True)
-                recorder.finish("failed", reason=reason)
-                raise
 
 
 class _Build:
@@ -212,14 +169,10 @@ class _Build:
 
     # ------------------------------------------------------------ the steps
 
-    def execute(self) -> BuildResult:
+    def execute(self, out: common.BuildOutput) -> BuildResult:
+        self.out = out
         checkout, spec = self.checkout, self.spec
-        if not checkout.main_dir.is_dir():
-            raise BuildError(
-                f"main_dir {spec.main_dir!r} does not exist in {checkout.repo_url}"
-                f"@{checkout.commit[:7]}" + (f"#{spec.sub_path}" if spec.sub_path else ""),
-                "set build_spec.main_dir to the folder holding the model code",
-            )
+        common.require_main_dir(checkout, spec)
         deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
         self.out.line(f"==> dependencies: {_describe(deps, checkout.project_dir)}")
         for warning in deps.warnings:

@@ -14,7 +14,7 @@ from qwak_auto import proc
 from qwak_auto.build import common
 from qwak_auto.build.deps import Dependencies, detect
 from qwak_auto.build.env import BuildEnv, ensure_env
-from qwak_auto.errors import AutoError, BuildError, ProcError
+from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.steps import BuildResult, Checkout, RunContext
 
 if TYPE_CHECKING:
@@ -49,53 +49,16 @@ class LocalBuilder:
         )
 
     def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
-        from qwak_auto.state.base import BuildRecord
+        def start(build_id: str, recorder: common.BuildRecorder) -> common.Work:
+            stage = common.builds_dir(ctx.config.home) / f".tmp-{build_id}"
+            return (
+                lambda out: self._build(checkout, ctx, build_id, stage, out, recorder),
+                lambda: shutil.rmtree(stage, ignore_errors=True),
+            )
 
-        automation = ctx.automation
-        home = ctx.config.home
-        started = common.utcnow()
-        build_id, log_path = common.claim_build_id(
-            home, automation.model_id, checkout.commit, started
+        return common.recorded_build(
+            builder=self.name, checkout=checkout, ctx=ctx, echo=self.echo, start=start
         )
-        recorder = common.BuildRecorder(
-            ctx.store,
-            BuildRecord(
-                build_id=build_id,
-                model_id=automation.model_id,
-                automation=automation.name,
-                run_id=ctx.run_id,
-                status="running",
-                started_at=started,
-                commit=checkout.commit,
-                builder=self.name,
-                log_path=str(log_path),
-            ),
-        )
-        stage = common.builds_dir(home) / f".tmp-{build_id}"
-        title = f"build {automation.model_id} ({build_id})"
-        with common.BuildOutput(log_path, title=title, echo=self.echo) as out:
-            out.line(f"==> build {build_id} of {automation.name} at {checkout.commit}")
-            try:
-                return self._build(checkout, ctx, build_id, stage, out, recorder)
-            except AutoError as exc:
-                reason = common.one_line(exc.message)
-                out.line(f"build failed: {reason}")
-                shutil.rmtree(stage, ignore_errors=True)
-                recorder.finish("failed", reason=reason)
-                raise BuildError(
-                    f"build {build_id} failed: {reason}",
-                    f"the full log: auto logs {build_id}",
-                ) from None
-            except BaseException as exc:
-                reason = (
-                    "interrupted"
-                    if isinstance(exc, KeyboardInterrupt)
-                    else (f"internal error: {type(exc).__name__}: {common.one_line(str(exc))}")
-                )
-                out.line(f"build failed: {reason}")
-                shutil.rmtree(stage, ignore_errors=True)
-                recorder.finish("failed", reason=reason)
-                raise
 
     def _build(
         self,
@@ -110,12 +73,7 @@ class LocalBuilder:
         timeout = self._timeout(ctx.environ)
         deadline = time.monotonic() + timeout
         timings: dict[str, float] = {}
-        if not checkout.main_dir.is_dir():
-            raise BuildError(
-                f"main_dir {spec.main_dir!r} does not exist in {checkout.repo_url}"
-                f"@{checkout.commit[:7]}" + (f"#{spec.sub_path}" if spec.sub_path else ""),
-                "set build_spec.main_dir to the folder holding the model code",
-            )
+        common.require_main_dir(checkout, spec)
         # The role is assumed before anything starts, so missing AWS credentials fail fast;
         # the temporary credentials reach the harness only through its environment.
         role_env = self._role_env(spec.assumed_iam_role, build_id, ctx)

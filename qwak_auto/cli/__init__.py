@@ -19,6 +19,7 @@ app = typer.Typer(
     help="Keep ML models accurate in production: validate and run automation files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
     add_completion=True,
 )
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _register()
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = app(args=argv, prog_name="auto", standalone_mode=False)
     except AutoError as exc:
         console.error(exc.message, exc.hint)
         return exc.exit_code
@@ -81,15 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code or 0)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
+    except typer.Abort:
+        console.error("interrupted")
+        return 130
+    except typer.TyperException as exc:
+        # Usage errors (unknown option, bad value, missing argument). Typer vendors its own
+        # click, so these are not `click.ClickException`s.
+        return _usage_error(exc)
     except Exception as exc:  # noqa: BLE001 - the one place that catches everything
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            console.error("interrupted")
-            return 130
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return int(exc.exit_code)
         if _state["debug"]:
             import traceback
 
@@ -100,6 +100,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     return rc if isinstance(rc, int) else 0
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    from qwak_auto import console
+
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        # `auto` or `auto images` alone: the help is the answer.
+        if exc.format_message().strip():
+            typer.echo(exc.format_message(), err=True)
+        return 2
+    command = ctx.command_path if ctx is not None else "auto"
+    console.error(exc.format_message(), f"see `{command} --help`")
+    return int(exc.exit_code)
 
 
 def entry() -> None:

@@ -30,8 +30,14 @@ def build_command(
     from qwak_auto import console
     from qwak_auto.build.service import build_automation
     from qwak_auto.config import load_config
+    from qwak_auto.errors import UsageError
 
     fmt = _format(output)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(
+            "no such file or folder: " + ", ".join(missing), "give automation files or folders"
+        )
     config = load_config(tuple(paths), env=os.environ)
     result = build_automation(tuple(paths), name, config, os.environ)
     if fmt == "json":

@@ -27,7 +27,9 @@ def import_qwak_command(
     from qwak_auto.spec.problems import RENDERERS
 
     if output_format not in RENDERERS:
-        raise UsageError(f"--format: {output_format!r}", f"use one of {', '.join(RENDERERS)}")
+        raise UsageError(
+            f"--format: {output_format!r} is not a format", f"use one of {', '.join(RENDERERS)}"
+        )
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")

@@ -34,10 +34,18 @@ def render_command(
         objects = render_runner(**kwargs) if image is None else render_runner(image=image, **kwargs)
         console.out(to_yaml(objects).rstrip("\n"))
         return
-    if not paths:
-        from qwak_auto.errors import UsageError
+    from qwak_auto.errors import UsageError
 
-        raise UsageError("auto render needs automation files (or --runner)")
+    if not paths:
+        raise UsageError(
+            "auto render needs automation files (or --runner)",
+            "e.g. `auto render automations/ --env prod`",
+        )
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(
+            "no such file or folder: " + ", ".join(missing), "give automation files or folders"
+        )
     result = render_paths(paths, env=env, build_id=build_id, image=image)
     for note in result.notes:
         console.out(f"note: {note}", err=True)

@@ -235,6 +235,9 @@ def status_command(
     if output == "json":
         console.emit_json({"automations": rows, "problems": len(problems)})
         return
+    if not rows and path is None:
+        console.out("no automations recorded yet: give their files (`auto status automations/`)")
+        return
     table = []
     for r in rows:
         last = r["last_run"]

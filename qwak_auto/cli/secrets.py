@@ -33,7 +33,13 @@ def _config(config_file: Path | None, paths: tuple[Path, ...] = ()) -> Config:
     import os
 
     from qwak_auto.config import load_config
+    from qwak_auto.errors import UsageError
 
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(
+            "no such file or folder: " + ", ".join(missing), "give automation files or folders"
+        )
     return load_config(paths, env=os.environ, config_file=config_file)
 
 

@@ -14,7 +14,7 @@ from qwak_auto.cli import app
 def ui_command(
     paths: list[Path] = typer.Argument(None, help="Automation files or folders to show."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8787, "--port", help="Port to listen on."),
+    port: int = typer.Option(8787, "--port", min=1, max=65535, help="Port to listen on."),
 ) -> None:
     """Serve a read-only dashboard: automations, run history, deployed builds, gated metrics."""
     from qwak_auto import console

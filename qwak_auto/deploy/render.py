@@ -9,6 +9,7 @@ from typing import Any
 
 from qwak_auto.config import Config, Environment, load_config
 from qwak_auto.deploy.manifests import Target, registry_ref, render
+from qwak_auto.errors import UsageError
 from qwak_auto.spec.model import Automation
 from qwak_auto.spec.problems import Problem
 
@@ -65,10 +66,12 @@ def render_paths(
     config = load_config(tuple(paths), env=os.environ)
     automations, problems = load_automations(paths, config)
     result = Rendered(problems=[p for p in problems if p.severity.value == "error"])
+    seen: set[str] = set()
     for automation in automations:
         names = automation.environments
         for name in names:
             environment = config.environment(name)
+            seen.add(environment.name)
             if env is not None and environment.name != env:
                 continue
             if environment.deployer != "kubernetes":
@@ -85,4 +88,10 @@ def render_paths(
                 prometheus_url=environment.prometheus_url,
             )
             result.objects += render(automation, target)
+    if env is not None and seen and env not in seen:
+        # Otherwise a typo in --env prints nothing and exits 0.
+        raise UsageError(
+            f"--env: no automation here deploys to {env!r}",
+            "environments of these automations: " + ", ".join(sorted(seen)),
+        )
     return result

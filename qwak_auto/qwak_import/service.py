@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qwak_auto.errors import UsageError
 from qwak_auto.qwak_import.convert import Conversion, SecretNotice, convert
 from qwak_auto.qwak_import.evaluate import Evaluator, SdkCall, scan
 from qwak_auto.spec.problems import Problem, Severity
@@ -81,8 +82,16 @@ def import_file(path: Path, out_dir: Path | None, result: ImportResult) -> None:
     file = str(path)
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=file)
-    except (OSError, UnicodeDecodeError) as exc:
-        result.problems.append(_problem(file, 0, 0, "", f"cannot read: {exc}", "check the path"))
+    except UnicodeDecodeError as exc:
+        result.problems.append(
+            _problem(file, 0, 0, "", f"cannot read: {exc}", "save the file as UTF-8")
+        )
+        result.failed.append(file)
+        return
+    except OSError as exc:
+        result.problems.append(
+            _problem(file, 0, 0, "", f"cannot read: {exc.strerror or exc}", "check the path")
+        )
         result.failed.append(file)
         return
     except SyntaxError as exc:
@@ -140,16 +149,41 @@ def import_file(path: Path, out_dir: Path | None, result: ImportResult) -> None:
 
 def import_qwak(paths: list[Path], out_dir: Path | None) -> ImportResult:
     result = ImportResult()
+    if out_dir is not None:
+        _make_output(out_dir)
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*.py") if p.is_file())
+            found = sorted(p for p in path.rglob("*.py") if p.is_file())
+            if not found:
+                result.problems.append(
+                    Problem(
+                        file=str(path),
+                        code="import.none",
+                        message="the folder holds no Python files (*.py)",
+                        hint="give the Qwak automation .py files or the folder that has them",
+                        severity=Severity.WARNING,
+                    )
+                )
+            files += found
         else:
             files.append(path)
     for file in files:
         import_file(file, out_dir, result)
     _check_written(result)
     return result
+
+
+def _make_output(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--output: {out_dir} is a file", "give a folder (made if missing)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"--output: cannot make the folder {out_dir}: {exc.strerror or exc}",
+            "give a folder you can write to",
+        ) from None
 
 
 def _check_written(result: ImportResult) -> None:

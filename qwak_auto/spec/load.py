@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qwak_auto.spec.problems import Problem
+from qwak_auto.spec.problems import Problem, Severity
 from qwak_auto.spec.yamlcareful import careful_build
 from qwak_auto.spec.yamldoc import (
     MAX_ALIAS_NODES,
@@ -81,7 +81,18 @@ def collect_files(paths: Sequence[str | Path]) -> tuple[list[str], list[Problem]
         else:
             path = Path(raw)
             if path.is_dir():
-                found = sorted(_walk(path))
+                before = len(problems)
+                found = sorted(_walk(path, problems, set()))
+                if not found and len(problems) == before:
+                    problems.append(
+                        Problem(
+                            file=raw,
+                            code="file.no-automations",
+                            message="the folder holds no automation files (*.yaml, *.yml)",
+                            hint="check the path, or put automation files in it",
+                            severity=Severity.WARNING,
+                        )
+                    )
             elif path.is_file():
                 # The project config sits beside the automations (`auto validate dir/*.yaml`
                 # names it too); it is never an automation.
@@ -103,12 +114,29 @@ def collect_files(paths: Sequence[str | Path]) -> tuple[list[str], list[Problem]
     return files, problems
 
 
-def _walk(folder: Path) -> Iterator[str]:
-    for entry in folder.iterdir():
+def _walk(folder: Path, problems: list[Problem], visited: set[Path]) -> Iterator[str]:
+    real = folder.resolve()
+    if real in visited:  # a symlink back to a folder already read (e.g. `ln -s . loop`)
+        return
+    visited.add(real)
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        # One unreadable folder is a problem of its own; the rest of the tree is still read.
+        problems.append(
+            Problem(
+                file=str(folder),
+                code="file.unreadable",
+                message=f"cannot read the folder: {exc.strerror or exc}",
+                hint="check the folder's permissions, or move it out of the automation folder",
+            )
+        )
+        return
+    for entry in entries:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            yield from _walk(entry)
+            yield from _walk(entry, problems, visited)
         elif entry.suffix in SUFFIXES and entry.name not in SKIP_NAMES and entry.is_file():
             yield str(entry)
 

@@ -58,7 +58,12 @@ def sqlite_path(url: str, base: Path) -> Path:
 def open_store(config: Config) -> StateStore:
     """The configured store, created and migrated on first use."""
     url = config.state_url.strip() or f"sqlite:///{config.home / 'state.db'}"
-    return open_url(url, config.source.parent if config.source is not None else None)
+    try:
+        return open_url(url, config.source.parent if config.source is not None else None)
+    except ConfigError as exc:
+        # Say where the bad URL was set: AUTO_STATE_URL or the auto.yaml.
+        origin = config.origins.get("state", "default")
+        raise ConfigError(f"{exc.message} (set by {origin})", exc.hint) from None
 
 
 def open_url(url: str, base: Path | None = None) -> StateStore:

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from qwak_auto.errors import UsageError
 from qwak_auto.ui.app import Dashboard
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail at once, with the reason, when nothing can listen there (gunicorn would retry for
+    five seconds and exit with log lines only)."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            "choose another --port (or --host), or stop what listens there",
+        ) from None
 
 
 def serve(app: Dashboard, host: str, port: int, workers: int = 1) -> None:
     from gunicorn.app.base import BaseApplication
+
+    check_address(host, port)
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -19,9 +37,13 @@ def serve(app: Dashboard, host: str, port: int, workers: int = 1) -> None:
                 "threads": 4,
                 "timeout": 30,
                 "accesslog": "-",
+                # gunicorn >= 24 would open a control socket in ~/.gunicorn: nothing is
+                # written outside AUTO_HOME.
+                "control_socket_disable": True,
             }
             for key, value in settings.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # older gunicorn lacks some settings
+                    self.cfg.set(key, value)
 
         def load(self) -> Dashboard:
             return app

@@ -146,3 +146,10 @@ def test_write_textfile_is_atomic_and_readable(tmp_path: Path) -> None:
 def test_textfile_directory_must_exist(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         write_textfile(tmp_path / "nope" / "auto.prom", "x 1\n")
+
+
+def test_textfile_that_is_a_folder_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="is a folder") as caught:
+        write_textfile(tmp_path, "x 1\n")
+    assert "auto.prom" in caught.value.hint
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind

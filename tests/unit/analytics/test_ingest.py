@@ -152,6 +152,17 @@ def test_unknown_suffix(config: Config, tmp_path: Path) -> None:
         ingest_file(config, path)
 
 
+def test_a_folder_or_a_missing_file_is_a_usage_error_with_a_hint(
+    config: Config, tmp_path: Path
+) -> None:
+    with pytest.raises(UsageError, match="is a folder") as folder:
+        ingest_file(config, tmp_path)
+    assert folder.value.hint
+    with pytest.raises(UsageError, match="no such file") as missing:
+        ingest_file(config, tmp_path / "nope.jsonl")
+    assert missing.value.hint
+
+
 def test_scalar_and_reserved_outputs(config: Config, tmp_path: Path) -> None:
     path = _jsonl(
         tmp_path / "p.jsonl",

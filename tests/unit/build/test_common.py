@@ -85,3 +85,21 @@ def test_copy_code_leaves_out_git_and_caches(tmp_path: Path) -> None:
         p.relative_to(tmp_path / "code").as_posix() for p in (tmp_path / "code").rglob("*")
     )
     assert copied == ["main", "main/model.py", "tests", "tests/t.py"]
+
+
+def test_output_lines_are_json_log_lines_with_log_format_json(tmp_path: Path, capsys) -> None:
+    import json
+
+    from qwak_auto import log as logging
+
+    register("s3cr3t-value")
+    logging.configure(log_format="json")
+    try:
+        with common.BuildOutput(tmp_path / "b.log", title="b1") as out:
+            out.write("==> building\ntoken=s3cr3t-value\n\n")
+    finally:
+        logging.configure(log_format="text")
+    lines = capsys.readouterr().err.splitlines()
+    records = [json.loads(line) for line in lines]  # every line is JSON
+    assert [r["message"] for r in records] == ["==> building", "token=***"]
+    assert {r["build"] for r in records} == {"b1"}

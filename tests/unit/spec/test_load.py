@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,42 @@ def test_every_file_is_read_even_after_a_bad_one(tmp_path: Path) -> None:
     loaded = load_paths([str(tmp_path)])
     assert [d.data for d in loaded.documents] == [{"b": 1}]
     assert [p.code for p in loaded.problems] == ["yaml.syntax"]
+
+
+def test_a_folder_without_automation_files_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hi", encoding="utf-8")
+    (tmp_path / "auto.yaml").write_text("builder: local\n", encoding="utf-8")
+    files, problems = collect_files([tmp_path])
+    assert files == []
+    (problem,) = problems
+    assert (problem.code, problem.severity.value) == ("file.no-automations", "warning")
+    assert problem.file == str(tmp_path)
+
+
+def test_an_unreadable_folder_is_a_problem_and_the_rest_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (tmp_path / "a.yaml").write_text("name: a\n", encoding="utf-8")
+    real = Path.iterdir
+
+    def iterdir(self: Path) -> Iterator[Path]:
+        if self == locked:
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    files, problems = collect_files([tmp_path])
+    assert files == [str(tmp_path / "a.yaml")]
+    (problem,) = problems
+    assert (problem.file, problem.code) == (str(locked), "file.unreadable")
+    assert "Permission denied" in problem.message
+
+
+def test_a_symlink_loop_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("name: a\n", encoding="utf-8")
+    (tmp_path / "loop").symlink_to(tmp_path)
+    files, problems = collect_files([tmp_path])
+    assert files == [str(tmp_path / "a.yaml")]
+    assert problems == []

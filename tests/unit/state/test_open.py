@@ -188,3 +188,13 @@ def test_heartbeat_thread_shares_the_connection(tmp_path: Path) -> None:
     assert len(store.steps(rid)) == 200
     store.finish_run(rid, RunStatus.SUCCEEDED, "", T0)
     store.close()
+
+
+def test_a_bad_state_url_says_where_it_was_set(tmp_path: Path) -> None:
+    config = load_config(env={"AUTO_STATE_URL": "mysql://x"}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match=r"set by environment variable AUTO_STATE_URL") as err:
+        open_store(config)
+    assert err.value.hint
+    (tmp_path / "auto.yaml").write_text("state: 'sqlite://'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"set by .*auto\.yaml"):
+        open_store(load_config((tmp_path,), env={}, cwd=tmp_path))

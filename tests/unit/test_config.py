@@ -1,0 +1,119 @@
+"""The project config `auto.yaml`: bad values are ConfigErrors that say file:line:col and how
+to fix them, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qwak_auto.config import load_config
+from qwak_auto.errors import ConfigError
+
+
+def _load(tmp_path: Path, text: str | bytes) -> ConfigError:
+    path = tmp_path / "auto.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config((tmp_path,), env={}, cwd=tmp_path)
+    assert caught.value.exit_code == 2
+    assert caught.value.hint, "every config error says how to fix it"
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ("builder: local\nstat: x\n", ":2:1", "stat: unknown key"),
+        ("secrets: 5\n", ":1:10", "secrets: must be a list of names"),
+        ("secrets: [1]\n", ":1:10", "every backend must be a name"),
+        ("vault: [1]\n", ":1:8", "vault: must be a mapping"),
+        ("state: 5\n", ":1:8", "state: must be a string"),
+        ("secrets_dir: 5\n", ":1:14", "secrets_dir: must be a string"),
+        ("default_environment: [x]\n", ":1:22", "default_environment: must be a string"),
+        ("builder: nope\n", ":1:10", "'nope' is not a builder"),
+        ("predictions_sample_rate: 2\n", ":1:26", "not a fraction"),
+        ("environments: [dev, prod]\n", ":1:15", "environments: must be a mapping"),
+        ("environments:\n  dev: 5\n", ":2:8", "environments.dev: must be a mapping"),
+        ("environments:\n  dev:\n    deployr: local\n", ":3:5", "deployr: unknown key"),
+        ("environments:\n  dev: {deployer: nope}\n", ":2:19", "'nope' is not a deployer"),
+        ("environments:\n  dev: {namespace: [1]}\n", ":2:20", "namespace: must be a string"),
+        (
+            "environments: {dev: {}}\ndefault_environment: prod\n",
+            ":2:22",
+            "'prod' is not one of the environments",
+        ),
+        ("a: [\n", ":2:1", "not valid YAML"),
+        ("a: 1\na: 2\n", ":2:1", "duplicate key"),
+    ],
+)
+def test_bad_values_name_file_line_and_column(
+    tmp_path: Path, text: str, where: str, what: str
+) -> None:
+    error = _load(tmp_path, text)
+    assert f"auto.yaml{where}:" in error.message
+    assert what in error.message
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    error = _load(tmp_path, b"builder: local\n\xff\xfe: 1\n")
+    assert "not UTF-8" in error.message
+
+
+def test_a_config_that_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder") as caught:
+        load_config(env={}, cwd=tmp_path, config_file=tmp_path)
+    assert "auto.yaml" in caught.value.hint
+
+
+def test_a_config_that_is_missing_has_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found") as caught:
+        load_config(env={}, cwd=tmp_path, config_file=tmp_path / "nope.yaml")
+    assert caught.value.hint
+
+
+def test_a_good_config_still_loads(tmp_path: Path) -> None:
+    (tmp_path / "auto.yaml").write_text(
+        "builder: docker\nsecrets: [env]\npredictions_sample_rate: 0.5\n"
+        "vault: {addr: 'http://127.0.0.1:8200'}\ndefault_environment: prod\n"
+        "environments:\n  dev: {}\n  prod: {deployer: kubernetes, namespace: models}\n",
+        encoding="utf-8",
+    )
+    config = load_config((tmp_path,), env={}, cwd=tmp_path)
+    assert config.builder == "docker"
+    assert config.secrets == ("env",)
+    assert config.predictions_sample_rate == 0.5
+    assert config.vault == {"addr": "http://127.0.0.1:8200"}
+    assert config.environment(None).namespace == "models"
+    assert config.environments["dev"].deployer == "local"
+
+
+def test_an_environment_variable_wins_over_a_bad_file_value(tmp_path: Path) -> None:
+    (tmp_path / "auto.yaml").write_text("builder: [1]\n", encoding="utf-8")
+    config = load_config((tmp_path,), env={"AUTO_BUILDER": "local"}, cwd=tmp_path)
+    assert config.builder == "local"
+
+
+def test_an_environment_the_config_does_not_list_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "auto.yaml").write_text("environments: {dev: {}, prod: {}}\n", encoding="utf-8")
+    config = load_config((tmp_path,), env={}, cwd=tmp_path)
+    assert config.environment("prod").name == "prod"
+    with pytest.raises(ConfigError, match="environment 'nope' is not in the project config") as e:
+        config.environment("nope")
+    assert e.value.hint == "environments in the project config: dev, prod"
+
+
+def test_without_listed_environments_any_name_is_fine(tmp_path: Path) -> None:
+    config = load_config((tmp_path,), env={}, cwd=tmp_path)
+    assert config.environment("anything").deployer == "local"
+
+
+def test_the_built_in_default_environment_need_not_be_listed(tmp_path: Path) -> None:
+    (tmp_path / "auto.yaml").write_text("environments: {prod: {}}\n", encoding="utf-8")
+    config = load_config((tmp_path,), env={}, cwd=tmp_path)
+    assert config.default_environment == "dev"
+    assert config.environment("prod").name == "prod"
+    assert config.environment(None).name == "dev"
