@@ -64,9 +64,9 @@ class Config:
         key = name or self.default_environment
         if key in self.environments:
             return self.environments[key]
-        if name and self.environments_declared:
+        if self.environments_declared and key != self.default_environment:
             # auto.yaml lists its environments: any other name given is a typo, not a new
-            # place (the built-in default `dev` stays usable without being listed).
+            # place (the default environment stays usable, named or not, listed or not).
             raise ConfigError(
                 f"environment {key!r} is not in the project config ({self.source})",
                 "environments in the project config: " + ", ".join(self.environments),

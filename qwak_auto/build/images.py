@@ -201,7 +201,7 @@ def make_rootfs_tarball(
     if os.geteuid() != 0:
         raise BuildError(
             "debootstrap needs root to make the base image",
-            "run `sudo auto images bootstrap`, or pass --base-image of an image you have",
+            "run `sudo auto images bootstrap`, or set build_spec.base_image to an image you have",
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".rootfs-", dir=dest.parent))

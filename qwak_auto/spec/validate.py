@@ -63,7 +63,13 @@ def context_for(config: Config | None) -> Context:
 
     if config is None:
         return Context()
-    envs = tuple(config.environments) if config.environments_declared else None
+    # The default environment is a valid name whether or not auto.yaml lists it
+    # (the same rule as Config.environment).
+    envs = (
+        tuple(dict.fromkeys([*config.environments, config.default_environment]))
+        if config.environments_declared
+        else None
+    )
     return Context(environments=envs, builder=config.builder)
 
 

@@ -117,3 +117,5 @@ def test_the_built_in_default_environment_need_not_be_listed(tmp_path: Path) -> 
     assert config.default_environment == "dev"
     assert config.environment("prod").name == "prod"
     assert config.environment(None).name == "dev"
+    # named or not, the default environment is the same place
+    assert config.environment("dev").name == "dev"
