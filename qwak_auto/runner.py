@@ -317,9 +317,13 @@ class Runner:
             )
             return
         self._notes[event] = self._notify(notifier, event, summary, ctx)
-        errors = [k for k, v in self._notes.items() if isinstance(v, Mapping) and "error" in v]
+        errors = [
+            f"{k}: {v['error']}"
+            for k, v in self._notes.items()
+            if isinstance(v, Mapping) and "error" in v
+        ]
         reason = f"{event} notifications handled" + (
-            f" (problems: {', '.join(errors)})" if errors else ""
+            f" (problems: {'; '.join(errors)})" if errors else ""
         )
         self.store.finish_step(
             self.run.run_id,

@@ -117,7 +117,12 @@ class RunNotifier:
         from qwak_auto.spec.model import SlackNotification
 
         kind = notification.kind
-        target = "slack" if kind == "slack" else "?"
+        # A slack target is named by its secret (never the URL it resolves to).
+        target = (
+            f"secret {notification.webhook_secret}"
+            if isinstance(notification, SlackNotification)
+            else "?"
+        )
         try:
             if isinstance(notification, SlackNotification):
                 url = ctx.secrets(notification.webhook_secret)

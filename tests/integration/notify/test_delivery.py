@@ -53,7 +53,7 @@ def test_slack_success_message(httpserver: HTTPServer, tmp_path: Path) -> None:
     assert detail["ok"] is True
     assert detail["notifications"][0] == {
         "kind": "slack",
-        "target": "slack",
+        "target": "secret slack_hook",
         "ok": True,
         "http_status": 200,
         "attempts": 1,
