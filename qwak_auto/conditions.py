@@ -10,28 +10,39 @@ of the automation's environments (same variation) by more than ``min_delta`` (ab
 ``min_relative_delta`` (a fraction of the serving value, e.g. ``0.02`` or ``2%``); without
 either, by any amount. Where nothing serves yet, or the serving build has no such metric,
 the threshold alone decides and the reason says so.
+
+The threshold and the comparison are :mod:`qwak_auto.thresholds`; metric triggers are
+:mod:`qwak_auto.metric_trigger` (re-exported here).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto.errors import AutoError
+from qwak_auto.metric_trigger import TRIGGER_LOCK_WAIT, TriggerVerdict, evaluate_metric_trigger
 from qwak_auto.spec.model import Direction
 from qwak_auto.steps import Decision
+from qwak_auto.thresholds import Threshold, compared, fmt, passes, resolve_threshold
+
+# Re-exported: the scheduler, the gate benchmark and tests import these from here.
+__all__ = [
+    "TRIGGER_LOCK_WAIT",
+    "MetricGate",
+    "Threshold",
+    "TriggerVerdict",
+    "decide_condition",
+    "evaluate_metric_trigger",
+    "passes",
+    "resolve_threshold",
+]
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
-    from qwak_auto.spec.model import Automation, BuildMetric, MetricTrigger
-    from qwak_auto.state.base import StateStore
+    from qwak_auto.spec.model import BuildMetric
     from qwak_auto.steps import BuildResult, RunContext
-
-TRIGGER_LOCK_WAIT = 0.5  # the scheduler holds no claim: load segments only if the file is free
-_WORD = {Direction.ABOVE: ("above", ">"), Direction.BELOW: ("below", "<")}
 
 
 def _json_safe(value: Any) -> Any:
@@ -43,62 +54,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
-
-
-def _fmt(value: float | None) -> str:
-    return "none" if value is None else f"{value:.6g}"
-
-
-def passes(value: float, direction: Direction, threshold: float) -> bool:
-    """Strict comparison; anything non-finite never passes."""
-    if not (math.isfinite(value) and math.isfinite(threshold)):
-        return False
-    return value > threshold if direction == Direction.ABOVE else value < threshold
-
-
-def _compared(value: float, direction: Direction, threshold: float, ok: bool) -> str:
-    word, sign = _WORD[direction]
-    if ok:
-        return f"{_fmt(value)} {sign} {_fmt(threshold)}"
-    return f"{_fmt(value)} is not {word} {_fmt(threshold)}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Threshold:
-    raw: str
-    value: float | None
-    source: str  # static | sql
-    sql: str | None = None
-    reason: str = ""  # why it cannot be used ('' when value is usable)
-    no_data: bool = False
-
-
-def resolve_threshold(raw: str, config: Config) -> Threshold:
-    """A number as written, else the value of the SQL it holds."""
-    from qwak_auto.analytics import evaluate_scalar
-
-    text = str(raw).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(number):
-            return Threshold(
-                raw=text, value=None, source="static", reason=f"threshold {text} is not finite"
-            )
-        return Threshold(raw=text, value=number, source="static")
-    outcome = evaluate_scalar(config, text)
-    if outcome.ok:
-        return Threshold(raw=text, value=outcome.value, source="sql", sql=outcome.sql)
-    return Threshold(
-        raw=text,
-        value=outcome.value,
-        source="sql",
-        sql=text,
-        reason=f"threshold query: {outcome.reason}",
-        no_data=outcome.no_data,
-    )
 
 
 # ---------------------------------------------------------------- the gate
@@ -246,10 +201,10 @@ def decide_condition(
     label = "static threshold" if threshold.source == "static" else "threshold from SQL"
     if threshold.value is None or threshold.reason:
         return verdict(
-            False, f"{name} {_fmt(value)}: {threshold.reason}", value=value, threshold=threshold
+            False, f"{name} {fmt(value)}: {threshold.reason}", value=value, threshold=threshold
         )
     ok = passes(value, cond.direction, threshold.value)
-    reason = f"{name} {_compared(value, cond.direction, threshold.value, ok)} ({label})"
+    reason = f"{name} {compared(value, cond.direction, threshold.value, ok)} ({label})"
     if not ok or cond.compare_to != "deployed":
         return verdict(ok, reason, value=value, threshold=threshold)
     return _against_serving(build, cond, ctx, value, threshold, reason, verdict)
@@ -311,11 +266,11 @@ def _against_serving(
             need = f"by more than {delta:g}" if delta else "by any amount"
             ok = gain > delta
         entry.update(gain=gain, passed=ok)
-        text = f"serving build {serving.build_id} in {where} ({_fmt(other)})"
+        text = f"serving build {serving.build_id} in {where} ({fmt(other)})"
         if ok:
             reason += f"; beats {text} {need}"
         else:
-            failures.append(f"does not beat {text} {need} (gain {_fmt(gain)})")
+            failures.append(f"does not beat {text} {need} (gain {fmt(gain)})")
     if fallbacks:
         reason += "; " + ", ".join(fallbacks) + ", so the threshold alone decides there"
     extra = {"compare_to": comparisons}
@@ -324,101 +279,3 @@ def _against_serving(
         reason += "; but " + "; ".join(failures)
         return verdict(False, reason, value=value, threshold=threshold, source=source, extra=extra)
     return verdict(True, reason, value=value, threshold=threshold, source=source, extra=extra)
-
-
-# ---------------------------------------------------------------- metric triggers
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerVerdict:
-    fire: bool
-    value: float | None
-    reason: str
-    breached: bool = False
-    threshold: float | None = None
-    sql: str = ""
-
-
-def _since(raw: Any) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(str(raw))
-    except ValueError:
-        return None
-
-
-def evaluate_metric_trigger(
-    automation: Automation,
-    trigger: MetricTrigger,
-    store: StateStore,
-    config: Config,
-    now: datetime,
-) -> TriggerVerdict:
-    """Evaluate a metric trigger once: its SQL against its threshold, then ``for``,
-    ``cool_down`` and ``on_no_data``; record the evaluation; say whether to fire."""
-    import duckdb
-
-    from qwak_auto.analytics import evaluate_scalar, ingest_segments
-    from qwak_auto.state.base import EvaluationRecord
-
-    scope = automation.name
-    notes: list[str] = []
-    try:
-        ingest_segments(config, wait_seconds=TRIGGER_LOCK_WAIT)
-    except AutoError:
-        notes.append("new prediction segments not loaded (the store is busy)")
-    except (OSError, duckdb.Error) as exc:
-        notes.append(f"new prediction segments not loaded ({exc})")
-    outcome = evaluate_scalar(config, trigger.sql_query)
-    threshold = resolve_threshold(trigger.threshold, config)
-    value = outcome.value
-    breached = False
-    if outcome.no_data:
-        breached = trigger.on_no_data == "fire"
-        reason = f"no data: {outcome.reason}; on_no_data: {trigger.on_no_data}"
-    elif not outcome.ok:
-        reason = f"{outcome.reason}; not fired"
-    elif threshold.value is None or threshold.reason:
-        reason = f"value {_fmt(value)}: {threshold.reason}; not fired"
-    else:
-        assert value is not None  # ok implies a value
-        breached = passes(value, trigger.direction, threshold.value)
-        reason = f"value {_compared(value, trigger.direction, threshold.value, breached)}"
-    breaches = int(store.get_value(scope, "breaches") or 0) + 1 if breached else 0
-    store.set_value(scope, "breaches", breaches)
-    fire = False
-    if breached:
-        need = max(1, trigger.for_count)
-        last = _since(store.get_value(scope, "last_fired"))
-        until = last + timedelta(seconds=trigger.cool_down_seconds) if last else None
-        if breaches < need:
-            reason += f"; breach {breaches} of {need} in a row needed"
-        elif last is not None and until is not None and now < until:
-            reason += f"; in cool-down until {until.isoformat()} (fired {last.isoformat()})"
-        else:
-            fire = True
-            if need > 1:
-                reason += f" ({breaches} breaches in a row)"
-            store.set_value(scope, "last_fired", now.isoformat())
-    if notes:
-        reason += "; " + "; ".join(notes)
-    store.record_evaluation(
-        EvaluationRecord(
-            automation=scope,
-            evaluated_at=now,
-            value=value,
-            breached=breached,
-            fired=fire,
-            reason=reason,
-            sql=trigger.sql_query,
-        )
-    )
-    return TriggerVerdict(
-        fire=fire,
-        value=value,
-        reason=reason,
-        breached=breached,
-        threshold=threshold.value,
-        sql=trigger.sql_query,
-    )

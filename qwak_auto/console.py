@@ -6,8 +6,9 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
+from qwak_auto import streams
 from qwak_auto.secrets.redact import redact, redact_obj
 
 
@@ -20,9 +21,10 @@ def is_plain(stream: TextIO | None = None, env: Mapping[str, str] | None = None)
 
 
 def out(text: str = "", *, err: bool = False) -> None:
-    stream = sys.stderr if err else sys.stdout
-    stream.write(redact(text) + ("" if text.endswith("\n") else "\n"))
-    stream.flush()
+    # A reader that went away (`auto history | head -3`) stops the echo, not the command.
+    streams.write(
+        sys.stderr if err else sys.stdout, redact(text) + ("" if text.endswith("\n") else "\n")
+    )
 
 
 def emit_json(data: Any) -> None:
@@ -43,7 +45,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
             t.add_column(col, overflow="fold", no_wrap=index == 0)
         for row in cells:
             t.add_row(*row)
-        Console().print(t)
+        Console(file=rich_file(sys.stdout)).print(t)
         return
     widths = [len(c) for c in columns]
     for row in cells:
@@ -66,7 +68,12 @@ def error(message: str, hint: str = "") -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    console = Console(stderr=True)
+    console = Console(file=rich_file(sys.stderr))
     console.print(f"[bold red]error:[/] {escape(redact(message))}")
     if hint:
         console.print(f"  [yellow]hint:[/] {escape(redact(hint))}")
+
+
+def rich_file(stream: TextIO) -> TextIO:
+    """``stream`` for a rich Console, echo stopping (not raising) when its reader goes away."""
+    return cast(TextIO, streams.Guarded(stream))

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from qwak_auto import streams
 from qwak_auto.secrets.redact import redact, redact_obj
 
 _settings: dict[str, Any] = {"format": "text", "debug": False}
@@ -40,5 +41,5 @@ def event(message: str, *, level: str = "info", **fields: Any) -> None:
     else:
         extras = " ".join(f"{k}={v}" for k, v in fields.items())
         line = f"{message} {extras}".rstrip()
-    sys.stderr.write(redact(line) + "\n")
-    sys.stderr.flush()
+    # Log lines are for whoever watches: a closed stderr stops them, never the work.
+    streams.write(sys.stderr, redact(line) + "\n")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from qwak_auto import streams
 from qwak_auto.errors import ProcError
 from qwak_auto.secrets.redact import redact
 
@@ -69,7 +70,7 @@ def _shown(argv: Sequence[str]) -> tuple[str, ...]:
 
 def _echo(argv: Sequence[str]) -> None:
     if _debug:
-        print("+ " + " ".join(_shown(argv)), file=sys.stderr)
+        streams.write(sys.stderr, "+ " + " ".join(_shown(argv)) + "\n")
 
 
 def run(
@@ -173,14 +174,25 @@ def _run_streaming(
         start_new_session=True,
     )
     lines: list[str] = []
+    failed: list[BaseException] = []
 
     def pump() -> None:
+        # Keep reading to the end whatever happens to `out`: a reader that stops would leave
+        # the program blocked on a full pipe until the timeout. A vanished terminal/pipe just
+        # ends the echo (streams.write); another error writing `out` (a full disk under the
+        # build log) is raised once the program has finished.
         assert proc.stdout is not None
+        forward = True
         for line in proc.stdout:
             clean = redact(line)
             lines.append(clean)
-            out.write(clean)
-            out.flush()
+            if not forward:
+                continue
+            try:
+                forward = streams.write(out, clean)
+            except Exception as exc:  # noqa: BLE001 - re-raised after the program ends
+                failed.append(exc)
+                forward = False
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
@@ -199,6 +211,8 @@ def _run_streaming(
             stderr="".join(lines)[-_TAIL:],
         ) from None
     reader.join(timeout=5)
+    if failed:
+        raise failed[0]
     text = "".join(lines)
     result = Result(_shown(argv), proc.returncode, text, text)
     if check and result.returncode != 0:

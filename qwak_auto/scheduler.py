@@ -38,7 +38,7 @@ from qwak_auto.scheduler_tick import (
     next_due,
     run_once,
 )
-from qwak_auto.spec.problems import Severity
+from qwak_auto.spec.problems import Problem, Severity
 from qwak_auto.tick_summary import Evaluated, Skipped, TickSummary
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ def trigger(
 
     environ = os.environ if environ is None else environ
     automations, problems = load_set(paths, config)
+    _refuse_duplicate(name, problems)
     by_name = {a.name: a for a in automations}
     automation = by_name.get(name)
     if automation is None:
@@ -136,3 +137,23 @@ def trigger(
         )
     finally:
         store.close()
+
+
+def _refuse_duplicate(name: str, problems: Sequence[Problem]) -> None:
+    """A name written twice is ambiguous: say where, rather than run whichever came first."""
+    import re
+
+    tail = re.compile(rf"^the name `{re.escape(name)}` is already used in (.+)$")
+    places: list[str] = []
+    for p in problems:
+        match = tail.match(p.message) if p.code == "name.duplicate" else None
+        if match:
+            if not places:
+                places.append(match.group(1))
+            places.append(f"{p.file}:{p.line}")
+    if places:
+        raise UsageError(
+            f"automation {name!r} is defined more than once: " + ", ".join(places),
+            "names are unique within an automation set: rename or remove all but one "
+            "(`auto validate` lists this too)",
+        )

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from qwak_auto import streams
 from qwak_auto.secrets.redact import redact, redact_obj
 
 if TYPE_CHECKING:
@@ -115,7 +116,9 @@ class BuildOutput:
         if self.echo and not self.plain:
             from rich.console import Console
 
-            self._console = Console(stderr=True)
+            from qwak_auto.console import rich_file
+
+            self._console = Console(file=rich_file(sys.stderr))
             self._status = self._console.status(f"[bold]{self.title}[/]: starting")
             self._status.start()
         return self
@@ -136,6 +139,8 @@ class BuildOutput:
             self._file.close()
 
     def write(self, text: str) -> int:
+        # The log file is the record; the echo (via qwak_auto.streams) stops quietly when the
+        # terminal or pipe is gone, so a vanished reader never fails the build.
         clean = redact(text)
         self._file.write(clean)
         self._file.flush()
@@ -162,7 +167,7 @@ class BuildOutput:
                     log.event(line, build=self.title)
                 continue
             if self._status is None:
-                sys.stderr.write(f"{line}\n")
+                streams.write(sys.stderr, f"{line}\n", flush=False)
                 continue
             from rich.markup import escape
 
@@ -175,7 +180,7 @@ class BuildOutput:
                 shown = escape(line.strip()[:100])
                 self._status.update(f"[bold]{self.title}[/]: [dim]{shown}[/]")
         if self._status is None:
-            sys.stderr.flush()
+            streams.write(sys.stderr, "")
 
 
 class BuildRecorder:

@@ -21,6 +21,9 @@ The artifact directory on the host has the local builder's layout (model.pkl, co
 provenance.json, metrics.json, build.log); BuildResult.image names the serving image and
 BuildResult.python is None (the interpreter lives in the image).
 
+The dependency image is :mod:`qwak_auto.build.docker_deps`; the end of a build (provenance,
+the serving image, the record) is :mod:`qwak_auto.build.docker_result`.
+
 GPU resources become ``--gpus N``; that needs the NVIDIA container toolkit on the engine's
 host and is not exercised by the tests (there is no GPU here).
 """
@@ -37,14 +40,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from qwak_auto import proc
-from qwak_auto.build import common, docker_deps, dockerfile, images
+from qwak_auto.build import common, docker_deps, docker_result, dockerfile, images
 from qwak_auto.build.deps import Dependencies, detect
 from qwak_auto.build.docker_deps import DepsImage, last_error, reason
+from qwak_auto.build.docker_result import shown
 from qwak_auto.errors import AutoError, BuildError, ProcError
 from qwak_auto.steps import BuildResult, Checkout, RunContext
 
 if TYPE_CHECKING:
-    from qwak_auto.state.base import BuildRecord
+    pass
 
 DEFAULT_TIMEOUT = 3600.0
 ROLE_SESSION_SECONDS = 3600
@@ -82,7 +86,7 @@ class DockerBuilder:
 
     def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
         def start(build_id: str, recorder: common.BuildRecorder) -> common.Work:
-            run = _Build(self, checkout, ctx, build_id, recorder)
+            run = DockerBuild(self, checkout, ctx, build_id, recorder)
             return run.execute, lambda: run.cleanup(failed=True)
 
         return common.recorded_build(
@@ -90,7 +94,7 @@ class DockerBuilder:
         )
 
 
-class _Build:
+class DockerBuild:
     """One docker build: its state and steps (cleaned up whatever happens)."""
 
     out: common.BuildOutput
@@ -355,122 +359,7 @@ class _Build:
         harness: Mapping[str, Any],
         resources: list[str],
     ) -> BuildResult:
-        automation, checkout = self.ctx.automation, self.checkout
-        final = common.builds_dir(self.home) / self.build_id
-        metrics = {str(k): float(v) for k, v in (harness.get("metrics") or {}).items()}
-        params = {str(k): str(v) for k, v in (harness.get("params") or {}).items()}
-        model_file = self.stage / "model.pkl"
-        artifact = {
-            "model.pkl": {
-                "sha256": common.sha256_file(model_file),
-                "bytes": model_file.stat().st_size,
-            },
-            "model_class": harness.get("model_class", ""),
-            "path": str(final),
-            "image": self.final_image,
-        }
-        dependencies = {
-            "file": _shown(deps.file, checkout.project_dir),
-            "kind": deps.kind,
-            "hash": deps_image.digest,
-            "requested": list(deps.specs()),
-            "resolved": list(deps_image.freeze),
-            "tool": "pip (docker)",
-            "environment_reused": deps_image.reused,
-            "warnings": list(dict.fromkeys([*deps.warnings, *deps_image.warnings])),
-        }
-        ended = common.utcnow()
-        self.timings["total"] = (ended - self.recorder.record.started_at).total_seconds()
-        prov = common.provenance(
-            automation=automation.name,
-            spec_hash=automation.spec_hash,
-            model_id=automation.model_id,
-            build_id=self.build_id,
-            builder=DockerBuilder.name,
-            repo_url=checkout.repo_url,
-            branch=checkout.branch,
-            commit=checkout.commit,
-            dependencies=dependencies,
-            python=str(harness.get("python", "")),
-            metrics=metrics,
-            params=params,
-            artifact=artifact,
-            timings=self.timings,
-            started_at=self.recorder.record.started_at,
-            ended_at=ended,
-            tests={
-                "unit": str(harness.get("unit_tests", "")),
-                "it": str(harness.get("it_tests", "")),
-            },
-        )
-        prov["docker"] = {
-            "image": self.final_image,
-            "base_image": base,
-            "base_image_id": base_id,
-            "dependency_image": deps_image.tag,
-            "resources": resources,
-            "assumed_iam_role": self.spec.assumed_iam_role or None,
-            "warnings": list(self.warnings),
-        }
-        for leftover in ("result.json", "pytest-auto.ini", "serve.log"):
-            (self.stage / leftover).unlink(missing_ok=True)
-        common.write_json(self.stage / "metrics.json", metrics)
-        common.write_json(self.stage / "provenance.json", prov)
-        self.build_final_image()
-        image_id = images.image_id(self.final_image, self.environ) or ""
-        prov["docker"]["image_id"] = image_id
-        common.write_json(self.stage / "provenance.json", prov)
-        self.cleanup(failed=False)
-        self.out.line(f"==> image {self.final_image} ({image_id[:19]})")
-        self.out.line(f"==> build {self.build_id} succeeded")
-        self.out.flush()
-        shutil.copyfile(self.out.path, self.stage / "build.log")
-        self.stage.rename(final)
-        record: BuildRecord = self.recorder.finish(
-            "succeeded",
-            artifact=str(final),
-            image=self.final_image,
-            metrics=metrics,
-            params=params,
-            provenance=prov,
-        )
-        return BuildResult(
-            build_id=self.build_id,
-            model_id=automation.model_id,
-            commit=checkout.commit,
-            builder=DockerBuilder.name,
-            artifact_dir=final,
-            metrics=dict(record.metrics),
-            params=dict(record.params),
-            log_path=self.out.path,
-            python=None,
-            image=self.final_image,
-            provenance=prov,
-        )
-
-    def build_final_image(self) -> None:
-        files = ["model.pkl", "metrics.json", "provenance.json"]
-        context = self.work / "final"
-        if context.exists():
-            shutil.rmtree(context)
-        context.mkdir(parents=True)
-        for name in files:
-            _link_or_copy(self.stage / name, context / name)
-        (context / "Dockerfile").write_text(
-            dockerfile.render_final(
-                stage_image=self.stage_image,
-                files=files,
-                model_id=self.model_id,
-                build_id=self.build_id,
-            ),
-            encoding="utf-8",
-        )
-        self.out.line(f"==> docker build {self.final_image}")
-        self.docker(
-            dockerfile.build_argv(tag=self.final_image, context=context),
-            timeout=min(1800, self.remaining()),
-            what="docker build of the model image",
-        )
+        return docker_result.finish(self, deps, deps_image, base, base_id, harness, resources)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -483,23 +372,7 @@ def _argv_env(pairs: list[str]) -> list[str]:
     return out
 
 
-def _link_or_copy(source: Path, dest: Path) -> None:
-    try:
-        os.link(source, dest)
-    except OSError:
-        shutil.copy2(source, dest)
-
-
-def _shown(path: Path | None, root: Path) -> str | None:
-    if path is None:
-        return None
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _describe(deps: Dependencies, root: Path) -> str:
     if deps.file is None:
         return "no dependency file; base packages only"
-    return f"{_shown(deps.file, root)} ({deps.kind}, {len(deps.requirements)} requirements)"
+    return f"{shown(deps.file, root)} ({deps.kind}, {len(deps.requirements)} requirements)"

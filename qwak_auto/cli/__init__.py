@@ -3,7 +3,11 @@
 Each command module in this package registers its commands on ``app``; a command parses
 options, calls one service function and renders the result. Only :func:`main` maps outcomes
 to exit codes: 0 fine, 1 problems found or a run failed, 2 usage/config/internal error,
-130 interrupted.
+130 interrupted, 141 the reader of our output went away (``auto logs B | head -3``): 128 +
+SIGPIPE, the status a shell shows for a program killed by a broken pipe, so `set -o pipefail`
+scripts see what happened and it is not mistaken for "problems found". Nothing is printed
+then. A run is never stopped by this: its echo just stops (qwak_auto.streams), and
+`auto trigger`/`auto run` exit with the run's own status.
 """
 
 from __future__ import annotations
@@ -70,8 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     from qwak_auto.errors import AutoError
 
     _register()
+    # Help on a terminal is rich (panels, colour); piped, in CI or with NO_COLOR it is click's
+    # plain text, without box-drawing characters. Commands take the mode from the app when
+    # the app is called, so setting it here covers `auto --help` and `auto CMD --help`. The
+    # width is the terminal's (COLUMNS, else 80), as with rich, not click's 80-column cap.
+    app.rich_markup_mode = None if console.is_plain() else "markdown"
     try:
-        rc = app(args=argv, prog_name="auto", standalone_mode=False)
+        rc = app(args=argv, prog_name="auto", standalone_mode=False, max_content_width=10_000)
     except AutoError as exc:
         console.error(exc.message, exc.hint)
         return exc.exit_code
@@ -81,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except SystemExit as exc:
+        from qwak_auto import streams
+
+        # Click turns a broken pipe (EPIPE) into a quiet `sys.exit(1)`; tell it apart from
+        # "problems found" by the stream whose reader went away.
+        if exc.code == 1 and streams.silence_gone_std_streams():
+            return 141
         return exc.code if isinstance(exc.code, int) else 1
     except typer.Abort:
         console.error("interrupted")
@@ -90,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         # click, so these are not `click.ClickException`s.
         return _usage_error(exc)
     except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+        from qwak_auto import streams
+
+        if streams.is_gone_error(exc) and streams.silence_gone_std_streams():
+            return 141
         if _state["debug"]:
             import traceback
 

@@ -74,13 +74,16 @@ def _show(problems: Sequence[Problem], files_checked: int, output_format: str) -
 
 
 def _show_rich(problems: Sequence[Problem], files_checked: int) -> None:
+    import sys
+
     from rich.console import Console
     from rich.markup import escape
 
+    from qwak_auto.console import rich_file
     from qwak_auto.secrets.redact import redact
     from qwak_auto.spec.problems import Problem, Severity
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(file=rich_file(sys.stdout), highlight=False, soft_wrap=True)
     for p in sorted(problems, key=Problem.sort_key):
         colour = "red" if p.severity is Severity.ERROR else "yellow"
         where = f" [bold]{escape(p.path)}[/]:" if p.path else ""

@@ -100,6 +100,20 @@ def test_trigger_unknown_name_suggests(folder, capsys) -> None:
     assert "did you mean `berlin`?" in err
 
 
+def test_trigger_refuses_a_name_defined_twice(folder, capsys) -> None:
+    write_cron(folder, "zz_copy")
+    copy = folder / "zz_copy.yaml"
+    copy.write_text(copy.read_text().replace("name: zz_copy", "name: hourly"))
+    capsys.readouterr()
+    assert main(["trigger", "hourly", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "'hourly' is defined more than once" in err
+    assert f"{folder / 'hourly.yaml'}:1" in err
+    assert f"{copy}:1" in err
+    _, history = run_json(capsys, "history")
+    assert history["runs"] == []  # neither copy ran
+
+
 def test_plan_shows_dst_notes_and_what_a_run_does(folder, capsys) -> None:
     rc, plan = run_json(
         capsys, "plan", str(folder), "--count", "2", "--now", "2026-03-28T12:00:00Z"

@@ -79,6 +79,35 @@ class Notifier:
         return {"event": event}
 
 
+class ChattyBuilder:
+    """Echoes build lines like a real builder (through the shared build output) until
+    ``$FAKE_CHATTY_FLAG`` exists (the test closed its end of the pipe), then 200 more, so the
+    later lines are written to a pipe nobody reads."""
+
+    name = "fake"
+
+    def build(self, checkout: Checkout, ctx: Any) -> BuildResult:
+        from pathlib import Path
+
+        from qwak_auto.build.common import recorded_build
+
+        flag = Path(os.environ["FAKE_CHATTY_FLAG"])
+
+        def work(out: Any) -> BuildResult:
+            deadline = time.monotonic() + 60
+            while not flag.exists() and time.monotonic() < deadline:
+                out.line("==> still building")
+                time.sleep(0.05)
+            for i in range(200):
+                out.line(f"line {i} after the reader went away")
+            return Builder().build(checkout, ctx)
+
+        return recorded_build(
+            builder="fake", checkout=checkout, ctx=ctx, echo=True,
+            start=lambda _build_id, _recorder: (work, lambda: None),
+        )  # fmt: skip
+
+
 PLUGIN_ENV = {
     "AUTO_STEP_SOURCE": f"{__name__}:Source",
     "AUTO_STEP_BUILDER": f"{__name__}:Builder",

@@ -1,0 +1,217 @@
+"""`auto status`, `auto history`, `auto plan`: what was recorded and what would run.
+
+Thin commands: parse options, call one service function (qwak_auto.history), render. JSON
+shapes (``--format json``) are documented on the service functions: ``history.status``,
+``history.run_row``/``run_detail`` and ``history.plan``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from qwak_auto.cli import app
+from qwak_auto.cli.run import FORMAT_HELP, NOW_HELP, check_format, load_for, parse_now, store_for
+
+
+def _time(value: str | None) -> str:
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+@app.command("status")
+def status_command(
+    path: Path | None = typer.Argument(None, help="Automation files or folder."),
+    output: str = typer.Option("text", "--format", help=FORMAT_HELP),
+) -> None:
+    """Each automation: trigger, enabled, last run and result, next fire, deployed build.
+
+    Without PATH, the automations recorded in the state store are listed."""
+    from qwak_auto import console, history, scheduler
+
+    check_format(output)
+    roots = (path,) if path is not None else ()
+    config = load_for(roots)
+    automations, problems = scheduler.load_set(roots, config) if roots else ((), ())
+    with store_for(config) as store:
+        rows = history.status(automations, store, config, datetime.now(UTC))
+    if output == "json":
+        console.emit_json({"automations": rows, "problems": len(problems)})
+        return
+    if not rows and path is None:
+        console.out("no automations recorded yet: give their files (`auto status automations/`)")
+        return
+    table = []
+    for r in rows:
+        last = r["last_run"]
+        deployed = ", ".join(
+            f"{d['environment']}/{d['variation']}: {d['build_id']} {d['address'] or ''}"
+            f" ({d['health']})"
+            for d in r["deployed"]
+            if d["build_id"]
+        )
+        table.append(
+            [
+                r["name"],
+                r["trigger"],
+                "yes" if r["enabled"] else "disabled",
+                f"{_time(last['started_at'])} {last['status']}" if last else _never(r),
+                _next(r),
+                deployed or "-",
+            ]
+        )
+    console.table(
+        "automations",
+        ["automation", "trigger", "enabled", "last run", "next fire", "deployed"],
+        table,
+    )
+    if problems:
+        console.out(f"{len(problems)} problem(s) in the files: run `auto validate {path}`")
+
+
+def _never(row: dict[str, Any]) -> str:
+    return "never (not registered yet)" if row["state"] == "not registered yet" else "never"
+
+
+def _next(row: dict[str, Any]) -> str:
+    if row["state"] == "disabled":
+        return "disabled"
+    if row["state"] == "gone":
+        return "gone"
+    if not row["next_fire_utc"]:
+        return "manual only" if row["trigger"] == "manual only" else "-"
+    from qwak_auto.schedule import zone
+
+    utc = datetime.fromisoformat(row["next_fire_utc"])
+    local = utc.astimezone(zone(row["timezone"]))
+    if local.utcoffset() == utc.utcoffset() and row["timezone"] in ("UTC", ""):
+        return f"{utc:%Y-%m-%d %H:%M} UTC"
+    return f"{local:%Y-%m-%d %H:%M %Z} ({utc:%H:%M} UTC)"
+
+
+def render_detail(detail: dict[str, Any]) -> None:
+    from qwak_auto import console
+
+    console.out(
+        f"run {detail['run_id']} of {detail['automation']}: {detail['status']}"
+        f" ({detail['trigger_reason']}, started {_time(detail['started_at'])},"
+        f" attempt {detail['attempt']})"
+    )
+    if detail["error"]:
+        console.out(f"error: {detail['error']}")
+    rows = [
+        [
+            s["name"],
+            s["status"],
+            f"{s['duration_s']:.1f} s" if s["duration_s"] is not None else "-",
+            s["reason"],
+        ]
+        for s in detail["steps"]
+    ]
+    console.table("steps", ["step", "status", "duration", "reason"], rows)
+
+
+@app.command("history")
+def history_command(
+    name: str | None = typer.Argument(None, help="Only this automation's runs."),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many runs, newest first."),
+    run_id: str | None = typer.Option(None, "--run", help="Show one run with its steps."),
+    output: str = typer.Option("text", "--format", help=FORMAT_HELP),
+) -> None:
+    """Runs newest first; `--run RUN_ID` shows each step with status, duration and reason."""
+    from qwak_auto import console, history
+    from qwak_auto.errors import UsageError
+
+    check_format(output)
+    config = load_for(())
+    with store_for(config) as store:
+        if run_id:
+            detail = history.run_detail(store, run_id)
+            if detail is None:
+                raise UsageError(f"no run {run_id!r}", "list runs with `auto history`")
+            if output == "json":
+                console.emit_json(detail)
+            else:
+                render_detail(detail)
+            return
+        rows = history.history(store, name, limit)
+        known = sorted(r.name for r in store.automations()) if name and not rows else []
+    if name and not rows and name not in known:
+        # A typo would otherwise look like "no runs yet".
+        raise UsageError(
+            f"no automation named {name!r} is recorded",
+            "recorded automations: " + ", ".join(known)
+            if known
+            else "nothing is recorded yet: run `auto run --once PATH` or `auto trigger NAME PATH`",
+        )
+    if output == "json":
+        console.emit_json({"runs": rows})
+        return
+    if not rows:
+        console.out("no runs recorded yet")
+        return
+    console.table(
+        "runs",
+        ["run", "automation", "started", "status", "trigger", "error"],
+        [
+            [
+                r["run_id"][:12],
+                r["automation"],
+                _time(r["started_at"]),
+                r["status"],
+                r["trigger_reason"],
+                r["error"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@app.command("plan")
+def plan_command(
+    path: Path = typer.Argument(..., help="Automation files or folder."),
+    count: int = typer.Option(5, "--count", min=1, max=1000, help="Fire times to show."),
+    now: str | None = typer.Option(None, "--now", help=NOW_HELP),
+    output: str = typer.Option("text", "--format", help=FORMAT_HELP),
+) -> None:
+    """Per automation: the next fire times (with DST notes), the missed slots a run would
+    catch up now, and what a run would do. Changes nothing."""
+    from qwak_auto import console, history, scheduler
+    from qwak_auto.schedule import zone
+
+    check_format(output)
+    config = load_for((path,))
+    automations, problems = scheduler.load_set((path,), config)
+    with store_for(config) as store:
+        plans = history.plan(automations, store, config, parse_now(now), count)
+    if output == "json":
+        console.emit_json({"automations": plans, "problems": len(problems)})
+        return
+    for p in plans:
+        console.out(f"{p['name']}: {p['trigger']}" + ("" if p["enabled"] else " [disabled]"))
+        tz = zone(p["timezone"])
+        for f in p["next"]:
+            utc = datetime.fromisoformat(f["utc"])
+            local = utc.astimezone(tz)
+            note = f"  ({f['note']})" if f["note"] else ""
+            console.out(f"  next {local:%a %Y-%m-%d %H:%M %Z}  = {utc:%H:%M} UTC{note}")
+        missed = p["missed"]
+        if missed["count"]:
+            catch = missed["catch_up"]
+            console.out(
+                f"  missed {missed['count']} slot(s) since the last run"
+                + (f"; a run now catches up {catch} once" if catch else "")
+            )
+        for d in p["due_now"]:
+            console.out(f"  due now: {d['slot']} ({d['reason']})")
+        a = p["action"]
+        envs = ", ".join(f"{e['name']} ({e['deployer']})" for e in a["environments"])
+        where = f"{a['source']}" + (f"#{a['path']}" if a["path"] else "")
+        console.out(f"  does: build {where} @ {a['branch']} with {a['builder']}")
+        console.out(f"        gate {a['gate']}; deploy to {envs} as {a['variation']}")
+    if problems:
+        console.out(f"{len(problems)} problem(s) in the files: run `auto validate {path}`")
