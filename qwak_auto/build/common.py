@@ -26,6 +26,7 @@ from qwak_auto import streams
 from qwak_auto.secrets.redact import redact, redact_obj
 
 if TYPE_CHECKING:
+    from qwak_auto.build.deps import Dependencies
     from qwak_auto.spec.model import BuildSpec
     from qwak_auto.state.base import BuildRecord, StateStore
     from qwak_auto.steps import BuildResult, Checkout, RunContext
@@ -327,3 +328,74 @@ def require_main_dir(checkout: Checkout, spec: BuildSpec) -> None:
             f"@{checkout.commit[:7]}" + (f"#{spec.sub_path}" if spec.sub_path else ""),
             "set build_spec.main_dir to the folder holding the model code",
         )
+
+
+def relative_to(path: Path | None, root: Path) -> str | None:
+    """``path`` as written inside ``root`` (for records), else as it is."""
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def describe_dependencies(deps: Dependencies, root: Path) -> str:
+    """One line for the build log: which dependency file, its kind, how many requirements."""
+    if deps.file is None:
+        return "no dependency file; base packages only"
+    where = relative_to(deps.file, root)
+    return f"{where} ({deps.kind}, {len(deps.requirements)} requirements)"
+
+
+def harness_outcome(
+    *,
+    ctx: RunContext,
+    checkout: Checkout,
+    build_id: str,
+    builder: str,
+    stage: Path,
+    final: Path,
+    harness: Mapping[str, Any],
+    dependencies: Mapping[str, Any],
+    started_at: datetime,
+    timings: dict[str, float],
+    artifact_extra: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, float], dict[str, str], dict[str, Any]]:
+    """(metrics, params, provenance) of a build whose harness succeeded: what every builder
+    records about the built model, its inputs and its timings."""
+    automation = ctx.automation
+    metrics = {str(k): float(v) for k, v in (harness.get("metrics") or {}).items()}
+    params = {str(k): str(v) for k, v in (harness.get("params") or {}).items()}
+    model_file = stage / "model.pkl"
+    artifact = {
+        "model.pkl": {"sha256": sha256_file(model_file), "bytes": model_file.stat().st_size},
+        "model_class": harness.get("model_class", ""),
+        "path": str(final),
+        **(artifact_extra or {}),
+    }
+    ended = utcnow()
+    timings["total"] = (ended - started_at).total_seconds()
+    prov = provenance(
+        automation=automation.name,
+        spec_hash=automation.spec_hash,
+        model_id=automation.model_id,
+        build_id=build_id,
+        builder=builder,
+        repo_url=checkout.repo_url,
+        branch=checkout.branch,
+        commit=checkout.commit,
+        dependencies=dict(dependencies),
+        python=str(harness.get("python", "")),
+        metrics=metrics,
+        params=params,
+        artifact=artifact,
+        timings=timings,
+        started_at=started_at,
+        ended_at=ended,
+        tests={
+            "unit": str(harness.get("unit_tests", "")),
+            "it": str(harness.get("it_tests", "")),
+        },
+    )
+    return metrics, params, dict(prov)

@@ -36,14 +36,12 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from qwak_auto import proc
 from qwak_auto.build import common, docker_deps, docker_result, dockerfile, images
 from qwak_auto.build.deps import Dependencies, detect
 from qwak_auto.build.docker_deps import DepsImage, last_error, reason
-from qwak_auto.build.docker_result import shown
 from qwak_auto.errors import AutoError, BuildError, ProcError
 from qwak_auto.steps import BuildResult, Checkout, RunContext
 
@@ -178,7 +176,9 @@ class DockerBuild:
         checkout, spec = self.checkout, self.spec
         common.require_main_dir(checkout, spec)
         deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
-        self.out.line(f"==> dependencies: {_describe(deps, checkout.project_dir)}")
+        self.out.line(
+            f"==> dependencies: {common.describe_dependencies(deps, checkout.project_dir)}"
+        )
         for warning in deps.warnings:
             self.out.line(f"warning: {warning}")
         base, base_id = self.preflight()
@@ -370,9 +370,3 @@ def _argv_env(pairs: list[str]) -> list[str]:
     for pair in pairs:
         out += ["-e", pair]
     return out
-
-
-def _describe(deps: Dependencies, root: Path) -> str:
-    if deps.file is None:
-        return "no dependency file; base packages only"
-    return f"{shown(deps.file, root)} ({deps.kind}, {len(deps.requirements)} requirements)"

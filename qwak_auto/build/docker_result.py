@@ -35,20 +35,8 @@ def finish(
     image, then the artifact renamed into place and the build recorded succeeded."""
     automation, checkout = run.ctx.automation, run.checkout
     final = common.builds_dir(run.home) / run.build_id
-    metrics = {str(k): float(v) for k, v in (harness.get("metrics") or {}).items()}
-    params = {str(k): str(v) for k, v in (harness.get("params") or {}).items()}
-    model_file = run.stage / "model.pkl"
-    artifact = {
-        "model.pkl": {
-            "sha256": common.sha256_file(model_file),
-            "bytes": model_file.stat().st_size,
-        },
-        "model_class": harness.get("model_class", ""),
-        "path": str(final),
-        "image": run.final_image,
-    }
     dependencies = {
-        "file": shown(deps.file, checkout.project_dir),
+        "file": common.relative_to(deps.file, checkout.project_dir),
         "kind": deps.kind,
         "hash": deps_image.digest,
         "requested": list(deps.specs()),
@@ -57,29 +45,18 @@ def finish(
         "environment_reused": deps_image.reused,
         "warnings": list(dict.fromkeys([*deps.warnings, *deps_image.warnings])),
     }
-    ended = common.utcnow()
-    run.timings["total"] = (ended - run.recorder.record.started_at).total_seconds()
-    prov = common.provenance(
-        automation=automation.name,
-        spec_hash=automation.spec_hash,
-        model_id=automation.model_id,
+    metrics, params, prov = common.harness_outcome(
+        ctx=run.ctx,
+        checkout=checkout,
         build_id=run.build_id,
         builder=run.builder.name,
-        repo_url=checkout.repo_url,
-        branch=checkout.branch,
-        commit=checkout.commit,
+        stage=run.stage,
+        final=final,
+        harness=harness,
         dependencies=dependencies,
-        python=str(harness.get("python", "")),
-        metrics=metrics,
-        params=params,
-        artifact=artifact,
-        timings=run.timings,
         started_at=run.recorder.record.started_at,
-        ended_at=ended,
-        tests={
-            "unit": str(harness.get("unit_tests", "")),
-            "it": str(harness.get("it_tests", "")),
-        },
+        timings=run.timings,
+        artifact_extra={"image": run.final_image},
     )
     prov["docker"] = {
         "image": run.final_image,
@@ -158,12 +135,3 @@ def link_or_copy(source: Path, dest: Path) -> None:
         os.link(source, dest)
     except OSError:
         shutil.copy2(source, dest)
-
-
-def shown(path: Path | None, root: Path) -> str | None:
-    if path is None:
-        return None
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)

@@ -78,7 +78,7 @@ class LocalBuilder:
         # the temporary credentials reach the harness only through its environment.
         role_env = self._role_env(spec.assumed_iam_role, build_id, ctx)
         deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
-        out.line(f"==> dependencies: {_describe(deps, checkout.project_dir)}")
+        out.line(f"==> dependencies: {common.describe_dependencies(deps, checkout.project_dir)}")
         for warning in deps.warnings:
             out.line(f"warning: {warning}")
         clock = time.monotonic()
@@ -192,19 +192,8 @@ class LocalBuilder:
     ) -> BuildResult:
         automation = ctx.automation
         final = common.builds_dir(ctx.config.home) / build_id
-        metrics = {str(k): float(v) for k, v in (harness.get("metrics") or {}).items()}
-        params = {str(k): str(v) for k, v in (harness.get("params") or {}).items()}
-        model_file = stage / "model.pkl"
-        artifact = {
-            "model.pkl": {
-                "sha256": common.sha256_file(model_file),
-                "bytes": model_file.stat().st_size,
-            },
-            "model_class": harness.get("model_class", ""),
-            "path": str(final),
-        }
         dependencies = {
-            "file": _shown(deps.file, checkout.project_dir),
+            "file": common.relative_to(deps.file, checkout.project_dir),
             "kind": deps.kind,
             "hash": env.digest,
             "requested": list(deps.specs()),
@@ -213,29 +202,17 @@ class LocalBuilder:
             "environment_reused": env.reused,
             "warnings": list(dict.fromkeys([*deps.warnings, *env.warnings])),
         }
-        ended = common.utcnow()
-        timings["total"] = (ended - recorder.record.started_at).total_seconds()
-        prov = common.provenance(
-            automation=automation.name,
-            spec_hash=automation.spec_hash,
-            model_id=automation.model_id,
+        metrics, params, prov = common.harness_outcome(
+            ctx=ctx,
+            checkout=checkout,
             build_id=build_id,
             builder=self.name,
-            repo_url=checkout.repo_url,
-            branch=checkout.branch,
-            commit=checkout.commit,
+            stage=stage,
+            final=final,
+            harness=harness,
             dependencies=dependencies,
-            python=str(harness.get("python", "")),
-            metrics=metrics,
-            params=params,
-            artifact=artifact,
-            timings=timings,
             started_at=recorder.record.started_at,
-            ended_at=ended,
-            tests={
-                "unit": str(harness.get("unit_tests", "")),
-                "it": str(harness.get("it_tests", "")),
-            },
+            timings=timings,
         )
         # The interpreter that serves this build locally (`auto deploy BUILD_ID`, rollback).
         prov = {**prov, "python_executable": str(env.python)}
@@ -279,18 +256,3 @@ def harness_env(env_path: Path, environ: Mapping[str, str]) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["MPLBACKEND"] = "Agg"
     return env
-
-
-def _shown(path: Path | None, root: Path) -> str | None:
-    if path is None:
-        return None
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _describe(deps: Dependencies, root: Path) -> str:
-    if deps.file is None:
-        return "no dependency file; base packages only"
-    return f"{_shown(deps.file, root)} ({deps.kind}, {len(deps.requirements)} requirements)"
