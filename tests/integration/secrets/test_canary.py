@@ -43,7 +43,7 @@ for _module in (
 
 from qwak_auto import proc  # noqa: E402
 from qwak_auto.cli import main  # noqa: E402
-from tests.integration.secrets import githttp  # noqa: E402
+from tests.services import githttp  # noqa: E402
 
 # The Docker engine and base image are session fixtures of tests/services/docker.py.
 _DOCKER_FIXTURES = True
