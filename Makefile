@@ -40,8 +40,8 @@ demo-docker: install
 
 docs: install
 	cp schemas/automation.schema.json qwak_auto/data/automation.schema.json
-	$(BIN)/python -m qwak_auto.docsgen docs
-	$(BIN)/python -m qwak_auto.docs_cli docs
+	$(BIN)/python -m qwak_auto.docgen.schema_ref docs
+	$(BIN)/python -m qwak_auto.docgen.cli_ref docs
 
 clean:
 	rm -rf $(VENV) .auto .pytest_cache .mypy_cache .ruff_cache

@@ -94,9 +94,9 @@ def median(fn: Callable[[], float], repeat: int) -> float:
 
 
 def context(home: Path, uri: str, store: object, run_tests_params: dict[str, str] | None = None):
+    from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
     from qwak_auto.config import Config
-    from qwak_auto.spec.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
-    from qwak_auto.steps import RunContext
+    from qwak_auto.run.contracts import RunContext
 
     spec = BuildSpec(git_uri=uri, parameters=run_tests_params or {})
     automation = Automation(
@@ -123,8 +123,8 @@ def context(home: Path, uri: str, store: object, run_tests_params: dict[str, str
 
 
 def bench_env(work: Path, repeat: int) -> dict[str, float]:
-    from qwak_auto.build.deps import detect
-    from qwak_auto.build.env import ensure_env
+    from qwak_auto.builders.deps import detect
+    from qwak_auto.builders.env import ensure_env
 
     deps = detect(CHURN, CHURN / "main", None)
 
@@ -151,7 +151,7 @@ def bench_env(work: Path, repeat: int) -> dict[str, float]:
 
 
 def bench_rebuild(work: Path, repeat: int) -> dict[str, float]:
-    from qwak_auto.build.local import LocalBuilder
+    from qwak_auto.builders.local import LocalBuilder
     from qwak_auto.source import GitSource
     from qwak_auto.state import open_url
 
@@ -172,7 +172,7 @@ def bench_rebuild(work: Path, repeat: int) -> dict[str, float]:
         LocalBuilder(echo=False, run_tests=tests).build(checkout, ctx)
         return time.perf_counter() - started
 
-    from qwak_auto.build.deps import detect
+    from qwak_auto.builders.deps import detect
 
     python = (
         home / "cache" / "envs" / detect(CHURN, CHURN / "main", None).digest() / "bin" / "python"

@@ -6,7 +6,7 @@ rows, side by side with the same query run directly in DuckDB.
 "direct" opens the file read-only, runs the query, closes it: the least any gate can do.
 "runner" is :func:`qwak_auto.analytics.evaluate_scalar` (statement check, locked-down
 read-only connection, timeout timer, row cap, judgement). "gate decision" is
-:func:`qwak_auto.conditions.decide_condition` with a SQL threshold: the decision the gate
+:func:`qwak_auto.gate.conditions.decide_condition` with a SQL threshold: the decision the gate
 makes, SQL sandbox included. "gate step" is a whole ``MetricGate.decide``, which first records
 the build and loads new prediction segments (the run's one analytics write transaction, a
 fixed cost per run that does not grow with the table) and then decides; it is shown for
@@ -98,9 +98,7 @@ def direct(path: Path, sql: str) -> Callable[[], object]:
 
 def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, float, float]]:
     from qwak_auto.analytics import evaluate_scalar
-    from qwak_auto.conditions import MetricGate, decide_condition, evaluate_metric_trigger
-    from qwak_auto.config import load_config
-    from qwak_auto.spec.model import (
+    from qwak_auto.automation.model import (
         Automation,
         BuildDeploy,
         BuildMetric,
@@ -108,8 +106,10 @@ def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, float, float
         Direction,
         MetricTrigger,
     )
+    from qwak_auto.config import load_config
+    from qwak_auto.gate.conditions import MetricGate, decide_condition, evaluate_metric_trigger
+    from qwak_auto.run.contracts import BuildResult, RunContext
     from qwak_auto.state import open_store
-    from qwak_auto.steps import BuildResult, RunContext
 
     home = workdir / f"home-{rows}"
     home.mkdir(parents=True, exist_ok=True)

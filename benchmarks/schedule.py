@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from qwak_auto import schedule
-from qwak_auto.spec.model import Automation, BuildDeploy, BuildSpec, ScheduledTrigger
+from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, ScheduledTrigger
+from qwak_auto.schedule import triggers as schedule
 
 ZONES = [
     "UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",

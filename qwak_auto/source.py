@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from qwak_auto.errors import SourceError
+from qwak_auto.run.contracts import Checkout, RunContext
 from qwak_auto.secrets.redact import redact, register
-from qwak_auto.steps import Checkout, RunContext
 
 if TYPE_CHECKING:
-    from qwak_auto.spec.model import BuildSpec
+    from qwak_auto.automation.model import BuildSpec
 
 DEFAULT_TIMEOUT = 600.0
 ALLOWED_SCHEMES = ("https", "http", "ssh", "file")

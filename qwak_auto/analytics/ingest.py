@@ -25,7 +25,7 @@ from qwak_auto.analytics.store import LOCK_WAIT_SECONDS, PREDICTION_COLUMNS, wri
 from qwak_auto.errors import UsageError
 
 if TYPE_CHECKING:
-    from qwak_auto.steps import BuildResult
+    from qwak_auto.run.contracts import BuildResult
 
 MAX_REPORTED_ERRORS = 50
 FORMATS = ("jsonl", "csv", "parquet")

@@ -22,8 +22,8 @@ from qwak_auto.analytics.store import ensure_store, store_path, with_retry
 from qwak_auto.errors import ConditionError
 
 if TYPE_CHECKING:
+    from qwak_auto.automation.model import MetricTrigger
     from qwak_auto.config import Config
-    from qwak_auto.spec.model import MetricTrigger
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_ROWS = 1000

@@ -20,7 +20,7 @@ from qwak_auto.errors import ConditionError, ConfigError
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
-    from qwak_auto.steps import BuildResult
+    from qwak_auto.run.contracts import BuildResult
 
 T = TypeVar("T")
 

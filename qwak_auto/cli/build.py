@@ -28,7 +28,7 @@ def build_command(
 ) -> None:
     """Build one automation's model now (outside the scheduler) and record the build."""
     from qwak_auto import console
-    from qwak_auto.build.service import build_automation
+    from qwak_auto.builders.service import build_automation
     from qwak_auto.config import load_config
     from qwak_auto.errors import UsageError
 
@@ -70,7 +70,7 @@ def logs_command(
     """Show the full log of a build, failed ones too (secrets redacted)."""
     import sys
 
-    from qwak_auto.build.service import build_log
+    from qwak_auto.builders.service import build_log
     from qwak_auto.config import load_config
     from qwak_auto.secrets.redact import redact
 

@@ -15,7 +15,7 @@ from qwak_auto.cli import app
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
-    from qwak_auto.steps import DeployOutcome
+    from qwak_auto.run.contracts import DeployOutcome
 
 ENV_HELP = "Environment from auto.yaml (default: the project's default environment)."
 VARIATION_HELP = "The variation (A/B variant)."

@@ -50,7 +50,7 @@ def bootstrap_command(
     import sys
 
     from qwak_auto import console
-    from qwak_auto.build import images
+    from qwak_auto.builders import images
 
     _check_format(output_format)
     made = images.bootstrap(
@@ -82,7 +82,7 @@ def list_command(output_format: str = _FORMAT_OPTION) -> None:
     import os
 
     from qwak_auto import console
-    from qwak_auto.build import images
+    from qwak_auto.builders import images
 
     _check_format(output_format)
     rows = images.list_images(os.environ)

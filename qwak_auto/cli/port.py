@@ -22,9 +22,9 @@ def import_qwak_command(
     Exit 0 when every automation was written, 1 when any could not be converted.
     """
     from qwak_auto import console
+    from qwak_auto.automation.problems import RENDERERS
     from qwak_auto.errors import UsageError
     from qwak_auto.qwak_import.service import import_qwak
-    from qwak_auto.spec.problems import RENDERERS
 
     if output_format not in RENDERERS:
         raise UsageError(

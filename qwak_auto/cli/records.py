@@ -1,6 +1,6 @@
 """`auto status`, `auto history`, `auto plan`: what was recorded and what would run.
 
-Thin commands: parse options, call one service function (qwak_auto.history), render. JSON
+Thin commands: parse options, call one service function (qwak_auto.views.history), render. JSON
 shapes (``--format json``) are documented on the service functions: ``history.status``,
 ``history.run_row``/``run_detail`` and ``history.plan``.
 """
@@ -31,7 +31,9 @@ def status_command(
     """Each automation: trigger, enabled, last run and result, next fire, deployed build.
 
     Without PATH, the automations recorded in the state store are listed."""
-    from qwak_auto import console, history, scheduler
+    from qwak_auto import console
+    from qwak_auto.schedule import manual as scheduler
+    from qwak_auto.views import history
 
     check_format(output)
     roots = (path,) if path is not None else ()
@@ -84,7 +86,7 @@ def _next(row: dict[str, Any]) -> str:
         return "gone"
     if not row["next_fire_utc"]:
         return "manual only" if row["trigger"] == "manual only" else "-"
-    from qwak_auto.schedule import zone
+    from qwak_auto.schedule.triggers import zone
 
     utc = datetime.fromisoformat(row["next_fire_utc"])
     local = utc.astimezone(zone(row["timezone"]))
@@ -123,8 +125,9 @@ def history_command(
     output: str = typer.Option("text", "--format", help=FORMAT_HELP),
 ) -> None:
     """Runs newest first; `--run RUN_ID` shows each step with status, duration and reason."""
-    from qwak_auto import console, history
+    from qwak_auto import console
     from qwak_auto.errors import UsageError
+    from qwak_auto.views import history
 
     check_format(output)
     config = load_for(())
@@ -180,8 +183,10 @@ def plan_command(
 ) -> None:
     """Per automation: the next fire times (with DST notes), the missed slots a run would
     catch up now, and what a run would do. Changes nothing."""
-    from qwak_auto import console, history, scheduler
-    from qwak_auto.schedule import zone
+    from qwak_auto import console
+    from qwak_auto.schedule import manual as scheduler
+    from qwak_auto.schedule.triggers import zone
+    from qwak_auto.views import history
 
     check_format(output)
     config = load_for((path,))

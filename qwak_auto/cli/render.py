@@ -52,7 +52,7 @@ def render_command(
     if result.objects:
         console.out(to_yaml(result.objects).rstrip("\n"))
     if result.problems:
-        from qwak_auto.spec.problems import render_text
+        from qwak_auto.automation.problems import render_text
 
         console.out(render_text(result.problems, len(paths)).rstrip("\n"), err=True)
         raise typer.Exit(1)

@@ -1,6 +1,6 @@
 """`auto run` and `auto trigger`, and the option helpers the run commands share.
 
-Thin commands: parse options, call one service function (qwak_auto.scheduler), render.
+Thin commands: parse options, call one service function (qwak_auto.schedule.manual), render.
 JSON shapes (``--format json``) are documented on the service functions:
 ``TickSummary.as_dict`` (run), ``history.run_detail`` (trigger). What was recorded and what
 would run (`auto status`, `auto history`, `auto plan`) is :mod:`qwak_auto.cli.records`.
@@ -21,8 +21,8 @@ from qwak_auto.cli import app
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
-    from qwak_auto.runner import RunOutcome, Stop
-    from qwak_auto.scheduler import TickSummary
+    from qwak_auto.run.runner import RunOutcome, Stop
+    from qwak_auto.schedule.manual import TickSummary
     from qwak_auto.state.base import StateStore
 
 FORMATS = ("text", "json")
@@ -110,7 +110,7 @@ def _exit_code(ok: bool, stop: Stop) -> int:
 
 def _render_tick(summary: TickSummary) -> None:
     from qwak_auto import console
-    from qwak_auto.spec.problems import render_text
+    from qwak_auto.automation.problems import render_text
 
     if summary.problems:
         files = len({p.file for p in summary.problems})
@@ -147,8 +147,9 @@ def run_command(
     failed or a file was invalid (the valid automations still run), 130 when stopped by
     SIGINT/SIGTERM. As a service it exits 0 on SIGTERM/SIGINT after the current step.
     """
-    from qwak_auto import console, scheduler
-    from qwak_auto.runner import Stop
+    from qwak_auto import console
+    from qwak_auto.run.runner import Stop
+    from qwak_auto.schedule import manual as scheduler
 
     check_format(output)
     roots = tuple(paths)
@@ -177,7 +178,8 @@ def run_command(
 
 
 def _render_outcome(outcome: RunOutcome, store: StateStore, output: str) -> None:
-    from qwak_auto import console, history
+    from qwak_auto import console
+    from qwak_auto.views import history
 
     detail = history.run_detail(store, outcome.run_id)
     if output == "json":
@@ -199,8 +201,8 @@ def trigger_command(
 
     Exit code: 0 when the run succeeded or was not deployed, 1 when it failed, 130 when
     stopped by SIGINT/SIGTERM."""
-    from qwak_auto import scheduler
-    from qwak_auto.runner import Stop
+    from qwak_auto.run.runner import Stop
+    from qwak_auto.schedule import manual as scheduler
 
     check_format(output)
     config = load_for((path,))

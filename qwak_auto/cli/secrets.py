@@ -126,7 +126,7 @@ def metrics_command(
 ) -> None:
     """Write Prometheus metrics about automations, runs, builds and deployments."""
     from qwak_auto import console
-    from qwak_auto.metrics_export import render, write_textfile
+    from qwak_auto.views.prometheus import render, write_textfile
 
     config = _config(config_file, tuple(paths or ()))
     text = render(config)

@@ -15,7 +15,7 @@ import typer
 from qwak_auto.cli import app
 
 if TYPE_CHECKING:
-    from qwak_auto.spec.problems import Problem
+    from qwak_auto.automation.problems import Problem
 
 
 @app.command("validate")
@@ -39,10 +39,10 @@ def validate_command(
     """Check automation files: YAML, schema, and the rules the schema cannot say."""
     import os
 
+    from qwak_auto.automation.problems import RENDERERS, counts
+    from qwak_auto.automation.validate import validate_paths
     from qwak_auto.config import load_config
     from qwak_auto.errors import UsageError
-    from qwak_auto.spec.problems import RENDERERS, counts
-    from qwak_auto.spec.validate import validate_paths
 
     if output_format not in RENDERERS:
         raise UsageError(
@@ -65,7 +65,7 @@ def validate_command(
 
 def _show(problems: Sequence[Problem], files_checked: int, output_format: str) -> None:
     from qwak_auto import console
-    from qwak_auto.spec.problems import RENDERERS
+    from qwak_auto.automation.problems import RENDERERS
 
     if output_format == "text" and problems and not console.is_plain():
         _show_rich(problems, files_checked)
@@ -79,9 +79,9 @@ def _show_rich(problems: Sequence[Problem], files_checked: int) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from qwak_auto.automation.problems import Problem, Severity
     from qwak_auto.console import rich_file
     from qwak_auto.secrets.redact import redact
-    from qwak_auto.spec.problems import Problem, Severity
 
     console = Console(file=rich_file(sys.stdout), highlight=False, soft_wrap=True)
     for p in sorted(problems, key=Problem.sort_key):

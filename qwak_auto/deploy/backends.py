@@ -13,7 +13,7 @@ from qwak_auto.errors import DeployError
 if TYPE_CHECKING:
     from qwak_auto.config import Config
     from qwak_auto.deploy.settings import ServeSettings, Target
-    from qwak_auto.steps import BuildResult
+    from qwak_auto.run.contracts import BuildResult
 
 
 def server_env(

@@ -55,7 +55,7 @@ from qwak_auto.errors import AutoError, DeployError, ProcError
 if TYPE_CHECKING:
     from qwak_auto.config import Config
     from qwak_auto.deploy.settings import ServeSettings, Target
-    from qwak_auto.steps import BuildResult
+    from qwak_auto.run.contracts import BuildResult
 
 NETWORK = "auto-serve"
 SERVE_PORT = 8080  # the port the serving image listens on (build/dockerfile.py)
@@ -73,7 +73,7 @@ def wanted(build: BuildResult) -> bool:
 
 
 def _env(environ: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    from qwak_auto.build.images import docker_env
+    from qwak_auto.builders.images import docker_env
 
     return docker_env(environ, extra)
 
@@ -127,7 +127,7 @@ def network(environ: Mapping[str, str], *, host_only: bool = False) -> str:
 
 def resource_flags(settings: ServeSettings) -> list[str]:
     """``--cpus`` (capped at this host's cores), ``--memory``, ``--gpus``."""
-    from qwak_auto.spec.units import memory_bytes
+    from qwak_auto.automation.units import memory_bytes
 
     flags: list[str] = []
     cpus = min(float(settings.cpu_fraction), float(os.cpu_count() or 1))

@@ -29,9 +29,9 @@ STATIC_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
 
 def assume(role_arn: str, session_name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """STS AssumeRole with the credentials in ``environ`` (else boto3's usual chain), through
-    :func:`qwak_auto.iam.assume_role` (the builds use it too). Returns the
+    :func:`qwak_auto.platform.aws.assume_role` (the builds use it too). Returns the
     container-provider shape: AccessKeyId, SecretAccessKey, Token, Expiration."""
-    from qwak_auto.iam import assume_role
+    from qwak_auto.platform.aws import assume_role
 
     creds = assume_role(
         role_arn,

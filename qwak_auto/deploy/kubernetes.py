@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from qwak_auto import proc
 from qwak_auto.deploy.manifests import Target, object_name, registry_ref, render, to_yaml
 from qwak_auto.errors import DeployError, ProcError
+from qwak_auto.run.contracts import BuildResult, DeployOutcome, RunContext
 from qwak_auto.state.base import DeploymentRecord
-from qwak_auto.steps import BuildResult, DeployOutcome, RunContext
 
 if TYPE_CHECKING:
     from qwak_auto.config import Environment

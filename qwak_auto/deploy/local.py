@@ -26,13 +26,13 @@ from qwak_auto import log
 from qwak_auto.deploy import backends, containers, processes
 from qwak_auto.deploy.settings import ServeSettings, Target, build_python, result_of
 from qwak_auto.errors import DeployError
+from qwak_auto.run.contracts import BuildResult, DeployOutcome
 from qwak_auto.state.base import DeploymentRecord
-from qwak_auto.steps import BuildResult, DeployOutcome
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config, Environment
+    from qwak_auto.run.contracts import RunContext
     from qwak_auto.state.base import StateStore
-    from qwak_auto.steps import RunContext
 
 SCOPE = "deploy:local"  # state-store scope of the stable addresses
 

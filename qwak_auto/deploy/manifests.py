@@ -34,8 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qwak_auto.spec.model import Automation, DeploymentSpec, GpuResources, PrometheusTrigger
-from qwak_auto.spec.units import memory_bytes
+from qwak_auto.automation.model import Automation, DeploymentSpec, GpuResources, PrometheusTrigger
+from qwak_auto.automation.units import memory_bytes
 
 CONTAINER = "model"
 PORT = 8080

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qwak_auto.automation.model import Automation
+from qwak_auto.automation.problems import Problem
 from qwak_auto.config import Config, Environment, load_config
 from qwak_auto.deploy.manifests import Target, registry_ref, render
 from qwak_auto.errors import UsageError
-from qwak_auto.spec.model import Automation
-from qwak_auto.spec.problems import Problem
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _image(
 def render_paths(
     paths: list[Path], *, env: str | None, build_id: str | None, image: str | None
 ) -> Rendered:
-    from qwak_auto.spec.validate import load_automations
+    from qwak_auto.automation.validate import load_automations
 
     config = load_config(tuple(paths), env=os.environ)
     automations, problems = load_automations(paths, config)

@@ -12,8 +12,8 @@ from qwak_auto.errors import DeployError, UsageError
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
+    from qwak_auto.run.contracts import DeployOutcome
     from qwak_auto.state.base import DeploymentRecord, StateStore
-    from qwak_auto.steps import DeployOutcome
 
 
 def _local_target(config: Config, model_id: str, env: str | None, variation: str) -> Target:

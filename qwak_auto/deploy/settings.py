@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto.errors import DeployError
-from qwak_auto.steps import BuildResult
+from qwak_auto.run.contracts import BuildResult
 
 if TYPE_CHECKING:
-    from qwak_auto.spec.model import DeploymentSpec
+    from qwak_auto.automation.model import DeploymentSpec
     from qwak_auto.state.base import BuildRecord
 
 

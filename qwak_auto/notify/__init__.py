@@ -21,8 +21,8 @@ from qwak_auto.notify.payloads import EVENTS, slack_message, webhook_fields
 from qwak_auto.secrets import redact
 
 if TYPE_CHECKING:
-    from qwak_auto.spec.model import Automation, Notification, WebhookNotification
-    from qwak_auto.steps import RunContext, RunSummary
+    from qwak_auto.automation.model import Automation, Notification, WebhookNotification
+    from qwak_auto.run.contracts import RunContext, RunSummary
 
 __all__ = ["EVENTS", "RunNotifier", "notifications_for"]
 
@@ -48,7 +48,7 @@ def _json_body(payload: Mapping[str, Any]) -> bytes:
 
 
 class RunNotifier:
-    """The ``default`` notifier of :data:`qwak_auto.steps.NOTIFIERS`."""
+    """The ``default`` notifier of :data:`qwak_auto.run.contracts.NOTIFIERS`."""
 
     def __init__(self, policy: RetryPolicy | None = None) -> None:
         self.policy = policy
@@ -114,7 +114,7 @@ class RunNotifier:
         policy: RetryPolicy,
         deadline: float,
     ) -> dict[str, Any]:
-        from qwak_auto.spec.model import SlackNotification
+        from qwak_auto.automation.model import SlackNotification
 
         kind = notification.kind
         # A slack target is named by its secret (never the URL it resolves to).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from qwak_auto.steps import RunSummary
+from qwak_auto.run.contracts import RunSummary
 
 EVENTS = ("start", "success", "error", "not_deployed")
 

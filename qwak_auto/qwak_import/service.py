@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qwak_auto.automation.problems import Problem, Severity
 from qwak_auto.errors import UsageError
 from qwak_auto.qwak_import.convert import Conversion, SecretNotice, convert
 from qwak_auto.qwak_import.evaluate import Evaluator, SdkCall, scan
-from qwak_auto.spec.problems import Problem, Severity
 
 _HEADER_SECRET = re.compile(r"(authorization|token|api[-_]?key|secret|password)", re.I)
 
@@ -190,8 +190,8 @@ def _check_written(result: ImportResult) -> None:
     """Every written file must pass `auto validate`; a failure is reported against it."""
     import tempfile
 
+    from qwak_auto.automation.validate import load_automations
     from qwak_auto.config import load_config
-    from qwak_auto.spec.validate import load_automations
 
     with tempfile.TemporaryDirectory() as tmp:
         for item in list(result.written):

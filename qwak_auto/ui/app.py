@@ -28,8 +28,8 @@ class Dashboard:
         self.config = config
 
     def _view(self) -> Any:
-        from qwak_auto.spec.problems import Severity
-        from qwak_auto.spec.validate import load_automations
+        from qwak_auto.automation.problems import Severity
+        from qwak_auto.automation.validate import load_automations
         from qwak_auto.state import open_store
         from qwak_auto.ui.data import overview
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from qwak_auto.spec.model import Automation
+from qwak_auto.automation.model import Automation
 from qwak_auto.state.base import BuildRecord, RunRecord, StateStore, StepRecord
 
 
@@ -62,7 +62,7 @@ def _float(text: str) -> float | None:
 
 
 def _next_fire(automation: Automation, store: StateStore, now: datetime) -> datetime | None:
-    from qwak_auto import schedule
+    from qwak_auto.schedule import triggers as schedule
 
     record = store.automation(automation.name)
     first_seen = record.first_seen if record is not None else now
@@ -73,7 +73,7 @@ def _next_fire(automation: Automation, store: StateStore, now: datetime) -> date
 
 
 def _row(automation: Automation, store: StateStore, now: datetime) -> AutomationRow:
-    from qwak_auto import schedule
+    from qwak_auto.schedule import triggers as schedule
 
     last = store.last_run(automation.name)
     return AutomationRow(

@@ -196,7 +196,7 @@ def test_stdin_through_the_installed_command(tmp_path: Path) -> None:
 
 
 def test_load_automations_for_the_runner(tmp_path: Path) -> None:
-    from qwak_auto.spec.validate import load_automations
+    from qwak_auto.automation.validate import load_automations
 
     write(tmp_path, "good", memory="512Mib")  # a warning does not keep it out
     bad = write(tmp_path, "bad")

@@ -175,7 +175,7 @@ def _cache_lock(folder: Path) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def base_image(docker_engine: Engine) -> str:
     """local/python:3.11-bookworm in the session's engine, made from the cached rootfs."""
-    from qwak_auto.build import images
+    from qwak_auto.builders import images
     from qwak_auto.errors import AutoError
 
     if not shutil.which("debootstrap"):

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from qwak_auto.analytics import ingest_file, record_build, run_query
-from qwak_auto.conditions import MetricGate, evaluate_metric_trigger
-from qwak_auto.config import Config, load_config
-from qwak_auto.spec.model import (
+from qwak_auto.automation.model import (
     Automation,
     BuildDeploy,
     BuildMetric,
@@ -26,9 +24,11 @@ from qwak_auto.spec.model import (
     MetricTrigger,
     NoneTrigger,
 )
+from qwak_auto.config import Config, load_config
+from qwak_auto.gate.conditions import MetricGate, evaluate_metric_trigger
+from qwak_auto.run.contracts import BuildResult, Decision, RunContext
 from qwak_auto.state import open_store
 from qwak_auto.state.base import BuildRecord, DeploymentRecord, StateStore
-from qwak_auto.steps import BuildResult, Decision, RunContext
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qwak_auto.docs_cli import render_cli_reference
+from qwak_auto.docgen.cli_ref import render_cli_reference
 
 ROOT = Path(__file__).parents[2]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qwak_auto import docsgen
+from qwak_auto.docgen import schema_ref as docsgen
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "reference" / "automation.md"

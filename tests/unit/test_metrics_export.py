@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from qwak_auto.errors import UsageError
-from qwak_auto.metrics_export import collect, write_textfile
 from qwak_auto.state import open_url
 from qwak_auto.state.base import (
     DeploymentRecord,
@@ -18,6 +17,7 @@ from qwak_auto.state.base import (
     StateStore,
     StepStatus,
 )
+from qwak_auto.views.prometheus import collect, write_textfile
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -12,12 +12,7 @@ from typing import Any, cast
 
 import pytest
 
-from qwak_auto.config import load_config
-from qwak_auto.errors import BackendError, NotifyError
-from qwak_auto.notify import RunNotifier, signing
-from qwak_auto.notify.http import Delivery, Request, RetryPolicy, check_url, send
-from qwak_auto.notify.payloads import slack_message, webhook_fields
-from qwak_auto.spec.model import (
+from qwak_auto.automation.model import (
     Automation,
     BuildDeploy,
     BuildSpec,
@@ -25,7 +20,12 @@ from qwak_auto.spec.model import (
     SlackNotification,
     WebhookNotification,
 )
-from qwak_auto.steps import Decision, DeployOutcome, RunContext, RunSummary
+from qwak_auto.config import load_config
+from qwak_auto.errors import BackendError, NotifyError
+from qwak_auto.notify import RunNotifier, signing
+from qwak_auto.notify.http import Delivery, Request, RetryPolicy, check_url, send
+from qwak_auto.notify.payloads import slack_message, webhook_fields
+from qwak_auto.run.contracts import Decision, DeployOutcome, RunContext, RunSummary
 
 START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -190,7 +190,7 @@ def test_unknown_event_never_raises(tmp_path: Path) -> None:
 
 
 def test_notifier_importable_from_registry() -> None:
-    from qwak_auto import steps
+    from qwak_auto.run import contracts as steps
 
     assert isinstance(steps.load(steps.NOTIFIERS, "default", "notifier"), RunNotifier)
 

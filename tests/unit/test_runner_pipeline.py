@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from qwak_auto import runner
+from qwak_auto.automation.model import Automation, from_document
 from qwak_auto.config import Config, load_config
 from qwak_auto.errors import BuildError, DeployError
+from qwak_auto.run import runner
+from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome
 from qwak_auto.secrets import redact
-from qwak_auto.spec.model import Automation, from_document
 from qwak_auto.state import open_store
 from qwak_auto.state.base import RunRecord, RunStatus, StateStore, StepStatus
-from qwak_auto.steps import BuildResult, Checkout, Decision, DeployOutcome
 
 OWNER = "test:1:abc"
 

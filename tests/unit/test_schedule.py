@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from qwak_auto import schedule
-from qwak_auto.spec.model import Automation, from_document
+from qwak_auto.automation.model import Automation, from_document
+from qwak_auto.schedule import triggers as schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from qwak_auto import scheduler
 from qwak_auto.config import Config, load_config
+from qwak_auto.schedule import manual as scheduler
 from qwak_auto.state import open_store
 from qwak_auto.state.base import RunStatus, StateStore
 from tests.unit.test_runner_pipeline import fakes
@@ -202,7 +202,7 @@ METRIC = (
 
 
 def test_metric_trigger_fires_a_run(folder, config, store, monkeypatch) -> None:
-    from qwak_auto import conditions
+    from qwak_auto.gate import conditions
 
     calls: list[datetime] = []
 
@@ -221,7 +221,7 @@ def test_metric_trigger_fires_a_run(folder, config, store, monkeypatch) -> None:
 
 
 def test_metric_trigger_not_firing_claims_nothing(folder, config, store, monkeypatch) -> None:
-    from qwak_auto import conditions
+    from qwak_auto.gate import conditions
 
     def fake(automation, trigger, store, config, now):
         return conditions.TriggerVerdict(fire=False, value=0.1, reason="value 0.1 <= 0.3")

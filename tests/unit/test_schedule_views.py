@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto import history
 from qwak_auto.config import Config, load_config
 from qwak_auto.state import open_store
 from qwak_auto.state.base import RunStatus, StateStore, StepStatus
+from qwak_auto.views import history
 from tests.unit.test_schedule import automation, cron
 
 NOW = datetime(2026, 5, 1, 12, 10, tzinfo=UTC)

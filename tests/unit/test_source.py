@@ -120,7 +120,7 @@ def test_git_config_travels_in_the_environment() -> None:
 def test_ssh_key_lives_in_a_private_file_only_while_git_runs(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from qwak_auto.spec.model import BuildSpec
+    from qwak_auto.automation.model import BuildSpec
 
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfakekeymaterial\n-----END OPENSSH PRIVATE KEY-----"
     spec = BuildSpec(git_uri="git@github.com:acme/models.git", git_ssh_key_secret="deploy-key")

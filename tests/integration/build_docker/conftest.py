@@ -64,9 +64,9 @@ def store(_isolated_home: Path) -> Iterator[object]:
 def make_ctx(_isolated_home: Path, store: object) -> object:
     from datetime import UTC, datetime
 
+    from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
     from qwak_auto.config import Config
-    from qwak_auto.spec.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
-    from qwak_auto.steps import RunContext
+    from qwak_auto.run.contracts import RunContext
 
     def make(git_uri: str, *, model_id: str = "churn", environ=None, **build: object):
         spec = BuildSpec(git_uri=git_uri, **build)  # type: ignore[arg-type]

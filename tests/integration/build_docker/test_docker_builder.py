@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.build.docker import DockerBuilder
+from qwak_auto.builders.docker import DockerBuilder
 from qwak_auto.errors import BuildError
 from qwak_auto.source import GitSource
 from tests.integration.build_docker.conftest import Engine, commit_repo

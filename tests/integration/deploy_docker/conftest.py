@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.steps import BuildResult
+from qwak_auto.run.contracts import BuildResult
 from tests.services.docker import Engine
 
 MODEL = """\
@@ -71,12 +71,12 @@ def model_builds(root: Path) -> list[BuildResult]:
     and "two"; built once per session, with tests skipped (they need only the image)."""
     if _BUILDS:
         return _BUILDS
-    from qwak_auto.build.docker import DockerBuilder
+    from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
+    from qwak_auto.builders.docker import DockerBuilder
     from qwak_auto.config import Config
+    from qwak_auto.run.contracts import RunContext
     from qwak_auto.source import GitSource
-    from qwak_auto.spec.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
     from qwak_auto.state import open_url
-    from qwak_auto.steps import RunContext
 
     home = root / ".auto"
     repo = root / "repo"

@@ -20,8 +20,8 @@ from qwak_auto.deploy.health import health
 from qwak_auto.deploy.local import SCOPE, deploy_build, rollback, undeploy
 from qwak_auto.deploy.settings import ServeSettings, Target
 from qwak_auto.errors import DeployError
+from qwak_auto.run.contracts import BuildResult
 from qwak_auto.state import open_url
-from qwak_auto.steps import BuildResult
 from tests.integration.deploy_local.conftest import Load
 from tests.integration.serve.artifacts import request
 from tests.services.docker import Engine

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from qwak_auto.automation.model import from_document
 from qwak_auto.config import Environment, load_config
 from qwak_auto.deploy.kubernetes import KubernetesDeployer
 from qwak_auto.errors import DeployError
-from qwak_auto.spec.model import from_document
+from qwak_auto.run.contracts import BuildResult, RunContext
 from qwak_auto.state import open_store
-from qwak_auto.steps import BuildResult, RunContext
 
 DOC = {
     "name": "retrain_churn",

@@ -16,9 +16,9 @@ import pytest
 from qwak_auto.config import Config, load_config
 from qwak_auto.deploy import processes
 from qwak_auto.deploy.local import SCOPE
+from qwak_auto.run.contracts import BuildResult
 from qwak_auto.state import open_url
 from qwak_auto.state.base import StateStore
-from qwak_auto.steps import BuildResult
 from tests.integration.serve.artifacts import make_artifact, make_python
 
 

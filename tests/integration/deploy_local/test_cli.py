@@ -9,14 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from qwak_auto.automation.model import (
+    Automation,
+    BuildDeploy,
+    BuildSpec,
+    DeploymentSpec,
+    NoneTrigger,
+)
 from qwak_auto.cli import main
 from qwak_auto.config import load_config
 from qwak_auto.deploy import processes
 from qwak_auto.deploy.local import LocalDeployer
-from qwak_auto.spec.model import Automation, BuildDeploy, BuildSpec, DeploymentSpec, NoneTrigger
+from qwak_auto.run.contracts import RunContext
 from qwak_auto.state import open_store
 from qwak_auto.state.base import BuildRecord
-from qwak_auto.steps import RunContext
 from tests.integration.deploy_local.conftest import World
 from tests.integration.serve.artifacts import request
 

@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 
 from qwak_auto.analytics import ensure_store, ingest_segments, run_query, store_path, writer
-from qwak_auto.conditions import evaluate_metric_trigger
-from qwak_auto.config import Config, load_config
-from qwak_auto.errors import ConditionError
-from qwak_auto.spec.model import (
+from qwak_auto.automation.model import (
     Automation,
     BuildDeploy,
     BuildSpec,
     Direction,
     MetricTrigger,
 )
+from qwak_auto.config import Config, load_config
+from qwak_auto.errors import ConditionError
+from qwak_auto.gate.conditions import evaluate_metric_trigger
 from qwak_auto.state import open_store
 
 HOLD = """

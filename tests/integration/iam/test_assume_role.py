@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from qwak_auto import iam
 from qwak_auto.errors import BuildError, DeployError
+from qwak_auto.platform import aws as iam
 from qwak_auto.secrets.redact import redact
 from tests.integration.iam.moto import ROLE, RUNNER_SECRET, runner_environ
 

@@ -9,10 +9,10 @@ from typing import Any, cast
 
 import pytest
 
+from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
 from qwak_auto.config import load_config
+from qwak_auto.run.contracts import Decision, RunContext, RunSummary
 from qwak_auto.secrets.registry import resolver
-from qwak_auto.spec.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
-from qwak_auto.steps import Decision, RunContext, RunSummary
 
 START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-runner = pytest.importorskip("qwak_auto.runner", reason="qwak_auto.runner is not written yet")
+runner = pytest.importorskip(
+    "qwak_auto.run.runner", reason="qwak_auto.run.runner is not written yet"
+)
 
+from qwak_auto.automation.model import from_document  # noqa: E402
 from qwak_auto.config import load_config  # noqa: E402
-from qwak_auto.spec.model import from_document  # noqa: E402
+from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome  # noqa: E402
 from qwak_auto.state import open_store  # noqa: E402
 from qwak_auto.state.base import RunStatus, StepStatus  # noqa: E402
-from qwak_auto.steps import BuildResult, Checkout, Decision, DeployOutcome  # noqa: E402
 
 
 class Source:

@@ -11,7 +11,7 @@ import random
 import time
 from typing import Any
 
-from qwak_auto.steps import BuildResult, Checkout, Decision, DeployOutcome
+from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome
 
 
 def _log(line: str) -> None:
@@ -89,7 +89,7 @@ class ChattyBuilder:
     def build(self, checkout: Checkout, ctx: Any) -> BuildResult:
         from pathlib import Path
 
-        from qwak_auto.build.common import recorded_build
+        from qwak_auto.builders.common import recorded_build
 
         flag = Path(os.environ["FAKE_CHATTY_FLAG"])
 

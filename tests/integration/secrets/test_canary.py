@@ -32,11 +32,11 @@ from pytest_httpserver import HTTPServer
 
 # Every piece of the pipeline must exist; until then the reason says which one is missing.
 for _module in (
-    "qwak_auto.scheduler",
-    "qwak_auto.runner",
+    "qwak_auto.schedule.manual",
+    "qwak_auto.run.runner",
     "qwak_auto.source",
-    "qwak_auto.build.local",
-    "qwak_auto.conditions",
+    "qwak_auto.builders.local",
+    "qwak_auto.gate.conditions",
     "qwak_auto.cli.run",
 ):
     pytest.importorskip(_module, reason=f"{_module} is not written yet")
@@ -326,7 +326,7 @@ def test_canary_never_leaks_into_images(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
-    pytest.importorskip("qwak_auto.build.docker", reason="the docker builder is not written yet")
+    pytest.importorskip("qwak_auto.builders.docker", reason="the docker builder is not written yet")
     if not _DOCKER_FIXTURES:
         pytest.skip("the docker engine fixtures (tests/integration/build_docker) are missing")
     engine = request.getfixturevalue("docker_engine")

@@ -15,9 +15,9 @@ from qwak_auto.analytics import (
     store_path,
     writer,
 )
+from qwak_auto.automation.model import Direction, MetricTrigger
 from qwak_auto.config import Config
 from qwak_auto.errors import ConditionError
-from qwak_auto.spec.model import Direction, MetricTrigger
 
 REFUSED = [
     ("COPY predictions TO '/tmp/out.csv'", "COPY"),

@@ -22,7 +22,7 @@ from qwak_auto.analytics import (
 from qwak_auto.analytics.query import open_reader
 from qwak_auto.config import Config
 from qwak_auto.errors import ConditionError, ConfigError
-from qwak_auto.steps import BuildResult
+from qwak_auto.run.contracts import BuildResult
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qwak_auto import steps
-from qwak_auto.build import docker, docker_deps
+from qwak_auto.builders import docker, docker_deps
 from qwak_auto.errors import BuildError
+from qwak_auto.run import contracts as steps
 
 
 def test_registered_as_the_docker_builder() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.build import dockerfile, images
-from qwak_auto.spec.model import CpuResources, GpuResources
+from qwak_auto.automation.model import CpuResources, GpuResources
+from qwak_auto.builders import dockerfile, images
 
 SECRET = "s3cr3t-value-canary-91ab"
 
@@ -106,7 +106,7 @@ def test_harness_argv_passes_env_by_name_only(tmp_path: Path) -> None:
             assert "=" not in argv[i + 1]  # a value never travels on argv
     assert f"type=bind,source={tmp_path},target=/opt/build" in joined
     assert "readonly" not in joined  # the output directory is writable
-    assert argv[-2:] == ["qwak_auto.build.harness", "/opt/build/request.json"]
+    assert argv[-2:] == ["qwak_auto.builders.harness", "/opt/build/request.json"]
     assert argv[argv.index("--user") + 1] == "1000:1000"
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto import iam
 from qwak_auto.errors import AutoError, BuildError, DeployError
+from qwak_auto.platform import aws as iam
 
 ROLE = "arn:aws:iam::123456789012:role/auto-build"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from qwak_auto.automation.model import DeploymentSpec, GpuResources
 from qwak_auto.config import load_config
 from qwak_auto.deploy import containers
 from qwak_auto.deploy.settings import ServeSettings, Target
-from qwak_auto.spec.model import DeploymentSpec, GpuResources
-from qwak_auto.steps import BuildResult
+from qwak_auto.run.contracts import BuildResult
 
 TARGET = Target(model_id="Churn_Model", environment="", variation="default")
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from qwak_auto.automation.model import DeploymentSpec
 from qwak_auto.deploy.health import health
 from qwak_auto.deploy.proxy import Upstreams
 from qwak_auto.deploy.settings import ServeSettings, build_python, result_of
 from qwak_auto.errors import DeployError
-from qwak_auto.spec.model import DeploymentSpec
+from qwak_auto.run.contracts import BuildResult
 from qwak_auto.state.base import BuildRecord, DeploymentRecord
-from qwak_auto.steps import BuildResult
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

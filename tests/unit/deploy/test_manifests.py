@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from qwak_auto.automation.model import from_document
 from qwak_auto.deploy.manifests import Target, prometheus_query, render, to_yaml
 from qwak_auto.deploy.runner_manifest import render_runner
-from qwak_auto.spec.model import from_document
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 

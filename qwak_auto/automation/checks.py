@@ -1,0 +1,437 @@
+"""The rules a JSON Schema cannot say (SPEC-REFERENCE "semantic checks" and "Details").
+
+Each rule reads one :class:`~qwak_auto.automation.load.Document` and returns Problems with the
+line:column and field path of the offending value. Rules only look at values of the type
+they expect; a value of the wrong type is the schema's problem, reported once there.
+Messages never repeat a credential (see :mod:`qwak_auto.automation.values`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from qwak_auto.automation.load import Document, JsonPath, dotted
+from qwak_auto.automation.problems import Problem, Severity
+from qwak_auto.automation.sqlcheck import sql_problem
+from qwak_auto.automation.units import (
+    LEGACY_MEMORY_UNITS,
+    format_duration,
+    is_legacy_memory,
+    normalise_memory,
+    parse_duration,
+)
+from qwak_auto.automation.values import (
+    cron_problem,
+    git_uri_problem,
+    known_timezone,
+    mask_url,
+    userinfo,
+)
+
+__all__ = ["Context", "check_document", "cron_problem", "git_uri_problem", "mask_url"]
+
+BUILD = ("action", "build_deploy")
+BUILD_SPEC = (*BUILD, "build_spec")
+DEPLOY_SPEC = (*BUILD, "deployment_spec")
+BUILD_METRIC = (*BUILD, "deployment_condition", "build_metric")
+NOTIFY_KEYS = ("on_success", "on_error", "on_not_deployed", "on_start")
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}\Z")
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
+_NOT_FINITE = re.compile(r"\s*[-+]?(?:nan|inf|infinity)\s*\Z", re.IGNORECASE)
+_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the rules need beyond the document."""
+
+    environments: tuple[str, ...] | None = None  # None: the project config lists none
+    builder: str = "local"
+
+
+class _Out:
+    """Collects the Problems of one document."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        path: JsonPath,
+        code: str,
+        message: str,
+        hint: str = "",
+        *,
+        warning: bool = False,
+        at_key: bool = False,
+    ) -> None:
+        positions = self.doc.positions
+        line, column = positions.key(path) if at_key else positions.value(path)
+        self.problems.append(
+            Problem(
+                file=self.doc.file,
+                line=line,
+                column=column,
+                path=dotted(path),
+                code=code,
+                message=message,
+                hint=hint,
+                severity=Severity.WARNING if warning else Severity.ERROR,
+            )
+        )
+
+
+def get(data: Any, path: JsonPath) -> Any:
+    """The value at ``path``, or None where any step is missing or of another type."""
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(data, list) or part >= len(data):
+                return None
+        elif not isinstance(data, dict):
+            return None
+        data = data[part] if isinstance(part, int) else data.get(part)
+    return data
+
+
+def _strings(data: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    value = get(data, path)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str):
+                yield (*path, index), item
+
+
+# ------------------------------------------------------------------ schedule
+
+
+def _check_cron(out: _Out, path: JsonPath, value: Any) -> None:
+    if isinstance(value, str):
+        found = cron_problem(value)
+        if found is not None:
+            out.add(path, *found)
+
+
+def _check_timezone(out: _Out, path: JsonPath, value: Any) -> None:
+    if isinstance(value, str) and not known_timezone(value):
+        out.add(
+            path,
+            "timezone.unknown",
+            f"`{value}` is not a known IANA time zone",
+            "use a name such as `UTC`, `Europe/Berlin` or `America/New_York`",
+        )
+
+
+def _check_duration(out: _Out, path: JsonPath, value: Any, minimum: int = 0) -> None:
+    if not isinstance(value, str):
+        return
+    seconds = parse_duration(value)
+    if seconds is None:
+        out.add(
+            path,
+            "duration.invalid",
+            f"`{value}` is not a duration",
+            "write a number and a unit: `30m`, `6h`, `1d`, `2w` (or Hourly, Daily, Weekly)",
+        )
+    elif seconds < minimum:
+        out.add(
+            path,
+            "interval.too-short",
+            f"the interval {value} is shorter than {format_duration(minimum)}",
+            f"use at least `{format_duration(minimum)}`",
+        )
+
+
+def check_trigger(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    scheduled = ("trigger", "scheduled")
+    _check_cron(out, (*scheduled, "cron"), get(data, (*scheduled, "cron")))
+    _check_duration(out, (*scheduled, "interval"), get(data, (*scheduled, "interval")), 60)
+    _check_timezone(out, (*scheduled, "timezone"), get(data, (*scheduled, "timezone")))
+    deadline = (*scheduled, "starting_deadline")
+    _check_duration(out, deadline, get(data, deadline))
+    metric = ("trigger", "metric_based")
+    _check_cron(out, (*metric, "override_cron"), get(data, (*metric, "override_cron")))
+    _check_timezone(out, (*metric, "timezone"), get(data, (*metric, "timezone")))
+    _check_duration(out, (*metric, "cool_down"), get(data, (*metric, "cool_down")))
+    _check_threshold(out, (*metric, "threshold"), get(data, (*metric, "threshold")))
+    query = get(data, (*metric, "sql_query"))
+    if isinstance(query, str):
+        found = sql_problem(query)
+        if found is not None:
+            out.add((*metric, "sql_query"), *found)
+
+
+# ------------------------------------------------------------------ thresholds
+
+
+def _number_problem(value: str, what: str) -> tuple[str, str, str] | None:
+    """None when ``value`` is a finite number; a problem for nan/inf/overflow."""
+    if _NOT_FINITE.match(value) or (_NUMBER.match(value) and not math.isfinite(float(value))):
+        return (
+            "threshold.not-finite",
+            f"the {what} `{value.strip()}` is not a finite number",
+            'write an ordinary number such as "0.65"',
+        )
+    return None
+
+
+def _check_threshold(out: _Out, path: JsonPath, value: Any) -> None:
+    if not isinstance(value, str):
+        return
+    found = _number_problem(value, "threshold")
+    if found is None and not _NUMBER.match(value):
+        found = sql_problem(value, threshold=True)
+    if found is not None:
+        out.add(path, *found)
+
+
+def check_condition(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    metric = get(data, BUILD_METRIC)
+    if not isinstance(metric, dict):
+        return
+    _check_threshold(out, (*BUILD_METRIC, "threshold"), metric.get("threshold"))
+    given = [key for key in ("min_delta", "min_relative_delta") if key in metric]
+    for key in given:
+        value = metric[key]
+        if not isinstance(value, str):
+            continue
+        found = _number_problem(value, key)
+        if found is None and not _NUMBER.match(value):
+            found = (
+                "delta.invalid",
+                f"{key} `{value}` is not a number",
+                f'write a number as a string, e.g. {key}: "0.01"',
+            )
+        if found is not None:
+            out.add((*BUILD_METRIC, key), *found)
+    if len(given) == 2:
+        out.add(
+            (*BUILD_METRIC, "min_relative_delta"),
+            "delta.both",
+            "min_delta and min_relative_delta are both given",
+            "keep one: an absolute margin (min_delta) or a relative one (min_relative_delta)",
+            at_key=True,
+        )
+    if given and metric.get("compare_to") is None:
+        out.add(
+            (*BUILD_METRIC, given[0]),
+            "delta.without-compare-to",
+            f"{given[0]} only has a meaning when the build is compared to the deployed one",
+            "add `compare_to: deployed`, or remove the margin",
+            at_key=True,
+        )
+
+
+# ------------------------------------------------------------------ sources and secrets
+
+
+def _check_relative(out: _Out, path: JsonPath, value: str, what: str) -> None:
+    parts = re.split(r"[/\\]", value)
+    if value.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[/\\]", value):
+        out.add(
+            path,
+            "path.absolute",
+            f"`{value}` ({what}) is an absolute path",
+            "write a path relative to the repository, e.g. `models/churn`",
+        )
+    elif ".." in parts:
+        out.add(
+            path,
+            "path.parent",
+            f"`{value}` ({what}) leaves the repository with `..`",
+            "write a path inside the repository, without `..`",
+        )
+
+
+def check_source(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    uri = get(data, (*BUILD_SPEC, "git_uri"))
+    if isinstance(uri, str):
+        found = git_uri_problem(uri)
+        if found is not None:
+            out.add((*BUILD_SPEC, "git_uri"), *found)
+        elif "#" in uri:
+            sub = uri.split("#", 1)[1]
+            _check_relative(out, (*BUILD_SPEC, "git_uri"), sub, "the path after `#`")
+    for key, what in (("main_dir", "main_dir"), ("dependency_file_path", "dependency_file_path")):
+        value = get(data, (*BUILD_SPEC, key))
+        if isinstance(value, str) and value:
+            _check_relative(out, (*BUILD_SPEC, key), value, what)
+
+
+def _secret_fields(data: Mapping[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
+    paths: list[JsonPath] = [
+        (*BUILD_SPEC, "git_access_token_secret"),
+        (*BUILD_SPEC, "git_ssh_key_secret"),
+    ]
+    for event in NOTIFY_KEYS:
+        paths += [(event, "slack", "webhook_secret"), (event, "webhook", "signing_secret")]
+    for path in paths:
+        yield path, get(data, path)
+
+
+def secret_names(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
+    """Every valid secret name the document refers to, with its path. A value that is not a
+    name (a URL, a token) is left out: it is reported as such, never looked up or echoed."""
+    return [
+        (p, v)
+        for p, v in _secret_fields(data)
+        if isinstance(v, str) and SECRET_NAME.match(v) and not _looks_like_value(v)
+    ]
+
+
+def _looks_like_value(value: str) -> bool:
+    lower = value.lower()
+    return "://" in value or "hooks.slack.com" in lower or value.startswith(_TOKEN_PREFIXES)
+
+
+def check_secrets(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    for path, value in _secret_fields(data):
+        if isinstance(value, str) and _looks_like_value(value):
+            shown = mask_url(value) if "://" in value else "***"
+            out.add(
+                path,
+                "secret.plaintext",
+                f"{path[-1]} holds a secret value ({shown}), not a secret name",
+                "store the value in a secret backend (e.g. the environment variable "
+                "AUTO_SECRET_<NAME>) and write its NAME here",
+            )
+    for event in NOTIFY_KEYS:
+        path = (event, "webhook", "url")
+        url = get(data, path)
+        if not isinstance(url, str):
+            continue
+        slack = "hooks.slack.com/services/" in url.lower()
+        if slack or userinfo(url) is not None:
+            hint = "name a secret instead: `slack: {webhook_secret: NAME}`"
+            if not slack:
+                hint = "remove the credential from the URL; the receiver can verify "
+                hint += "`signing_secret` signatures instead"
+            out.add(
+                path,
+                "secret.plaintext",
+                f"the webhook URL embeds a credential: {mask_url(url)}",
+                hint,
+            )
+
+
+# ------------------------------------------------------------------ build and deploy
+
+
+def check_env_vars(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    for base in (BUILD_SPEC, DEPLOY_SPEC):
+        for path, entry in _strings(data, (*base, "env_vars")):
+            key, sep, _value = entry.partition("=")
+            if not sep:
+                out.add(
+                    path,
+                    "env.format",
+                    f"`{entry}` is not KEY=VALUE",
+                    f'write it as "{entry.strip() or "KEY"}=value"',
+                )
+            elif not ENV_KEY.match(key):
+                out.add(
+                    path,
+                    "env.key",
+                    f"`{key}` is not a valid environment variable name",
+                    "start with a letter or `_`, then letters, digits or `_`",
+                )
+
+
+def _check_memory(out: _Out, path: JsonPath, value: Any) -> None:
+    if not isinstance(value, str):
+        return
+    if normalise_memory(value) is None:
+        out.add(
+            path,
+            "memory.invalid",
+            f"`{value}` is not a memory quantity with a unit",
+            "write a number and a unit, e.g. `512Mi` or `2Gi`",
+        )
+    elif is_legacy_memory(value):
+        fixed = normalise_memory(value)
+        units = ", ".join(sorted(set(LEGACY_MEMORY_UNITS.values())))
+        out.add(
+            path,
+            "memory.legacy-unit",
+            f"`{value}` uses Qwak's legacy unit spelling; it is read as `{fixed}`",
+            f"write `{fixed}` (units: {units})",
+            warning=True,
+        )
+
+
+def check_resources(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
+    cpu_memory = (*BUILD_SPEC, "resources", "cpu", "memory")
+    _check_memory(out, cpu_memory, get(data, cpu_memory))
+    _check_memory(out, (*DEPLOY_SPEC, "memory"), get(data, (*DEPLOY_SPEC, "memory")))
+    for path in (
+        (*DEPLOY_SPEC, "number_of_pods"),
+        (*BUILD_SPEC, "resources", "gpu", "gpu_amount"),
+        (*DEPLOY_SPEC, "gpu_resources", "gpu_amount"),
+    ):
+        value = get(data, path)
+        if type(value) is int and value < 1:
+            out.add(path, "range.minimum", f"{path[-1]} must be at least 1, not {value}", "")
+    scale = get(data, (*DEPLOY_SPEC, "auto_scale_config"))
+    if isinstance(scale, dict):
+        low, high = scale.get("min_replica_count"), scale.get("max_replica_count")
+        if type(low) is int and type(high) is int and low > high:
+            out.add(
+                (*DEPLOY_SPEC, "auto_scale_config", "min_replica_count"),
+                "replicas.range",
+                f"min_replica_count ({low}) is greater than max_replica_count ({high})",
+                "make min_replica_count at most max_replica_count",
+            )
+    for base in (BUILD_SPEC, DEPLOY_SPEC):
+        for key in ("purchase_option", "instance"):
+            if get(data, (*base, key)) is not None:
+                out.add(
+                    (*base, key),
+                    "qwak.no-effect",
+                    f"{key} is accepted (Qwak) but has no effect with the {ctx.builder} "
+                    "builder and the local/kubernetes deployers",
+                    f"remove `{key}` or keep it for reference",
+                    warning=True,
+                    at_key=True,
+                )
+
+
+def check_environments(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
+    if ctx.environments is None:
+        return
+    known = ctx.environments
+    hint = "environments in the project config: " + (", ".join(known) or "(none)")
+    candidates: list[tuple[JsonPath, Any]] = [(("environment",), data.get("environment"))]
+    candidates += list(_strings(data, (*DEPLOY_SPEC, "environments")))
+    for path, name in candidates:
+        if isinstance(name, str) and name not in known:
+            out.add(
+                path,
+                "environment.unknown",
+                f"the environment `{name}` is not in the project config",
+                hint,
+            )
+
+
+RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (
+    check_trigger,
+    check_condition,
+    check_source,
+    check_secrets,
+    check_env_vars,
+    check_resources,
+    check_environments,
+)
+
+
+def check_document(doc: Document, ctx: Context | None = None) -> list[Problem]:
+    """Every semantic problem of one document."""
+    out = _Out(doc)
+    ctx = ctx or Context()
+    for rule in RULES:
+        rule(out, doc.data, ctx)
+    return out.problems

@@ -1,0 +1,401 @@
+"""What every builder shares: build ids, the build log, staging, provenance, the record.
+
+A build writes its artifact into ``builds/.tmp-<build_id>/`` and renames it to
+``builds/<build_id>/`` only when everything succeeded, so a failed or killed build leaves no
+half-written artifact. The log (``logs/builds/<build_id>.log``) is kept either way and is
+what ``auto logs BUILD_ID`` shows; the artifact gets a copy of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from qwak_auto import streams
+from qwak_auto.secrets.redact import redact, redact_obj
+
+if TYPE_CHECKING:
+    from qwak_auto.automation.model import BuildSpec
+    from qwak_auto.builders.deps import Dependencies
+    from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
+    from qwak_auto.state.base import BuildRecord, StateStore
+
+_IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".venv")
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def builds_dir(home: Path) -> Path:
+    return home / "builds"
+
+
+def logs_dir(home: Path) -> Path:
+    return home / "logs" / "builds"
+
+
+def log_path(home: Path, build_id: str) -> Path:
+    return logs_dir(home) / f"{build_id}.log"
+
+
+def claim_build_id(home: Path, model_id: str, commit: str, now: datetime) -> tuple[str, Path]:
+    """A new unique build id ``<model_id>-<UTC yyyymmddHHMMSS>-<short commit>``, claimed by
+    creating its log file exclusively (a second build in the same second gets a suffix)."""
+    base = (
+        f"{_SAFE.sub('-', model_id)}-{now.astimezone(UTC):%Y%m%d%H%M%S}-{commit[:7] or 'nocommit'}"
+    )
+    folder = logs_dir(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    candidate = base
+    for _ in range(20):
+        path = folder / f"{candidate}.log"
+        if not (builds_dir(home) / candidate).exists():
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                os.close(fd)
+                return candidate, path
+        candidate = f"{base}-{uuid.uuid4().hex[:6]}"
+    raise RuntimeError("could not claim a unique build id")  # pragma: no cover
+
+
+def copy_code(project_dir: Path, dest: Path) -> None:
+    """The model project (``main/``, ``tests/``, data files) without VCS and caches."""
+    shutil.copytree(project_dir, dest, ignore=_IGNORED, symlinks=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(redact_obj(data), indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return redact(lines[0] if lines else "unknown error")[:400]
+
+
+class BuildOutput:
+    """The build's output: every line goes to the log file (redacted); on a terminal a rich
+    status line shows the current phase, in CI and when piped the lines are echoed plainly
+    (with ``--log-format json``, each as a JSON log line)."""
+
+    def __init__(self, path: Path, *, title: str, echo: bool = True) -> None:
+        from qwak_auto import console, log
+
+        self.path = path
+        self.title = title
+        self.echo = echo
+        self.json = log.is_json()
+        self.plain = self.json or console.is_plain(sys.stderr)
+        self._file = path.open("a", encoding="utf-8")
+        self._status: Any = None
+        self._partial = ""
+
+    def __enter__(self) -> BuildOutput:
+        if self.echo and not self.plain:
+            from rich.console import Console
+
+            from qwak_auto.console import rich_file
+
+            self._console = Console(file=rich_file(sys.stderr))
+            self._status = self._console.status(f"[bold]{self.title}[/]: starting")
+            self._status.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        if not self._file.closed:
+            self._file.close()
+
+    def write(self, text: str) -> int:
+        # The log file is the record; the echo (via qwak_auto.streams) stops quietly when the
+        # terminal or pipe is gone, so a vanished reader never fails the build.
+        clean = redact(text)
+        self._file.write(clean)
+        self._file.flush()
+        if self.echo:
+            self._show(clean)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+
+    def line(self, text: str) -> None:
+        self.write(text.rstrip("\n") + "\n")
+
+    def _show(self, text: str) -> None:
+        self._partial += text
+        *complete, self._partial = self._partial.split("\n")
+        for line in complete:
+            if self.json:
+                # A log collector reading stderr gets one JSON object per line, build lines too.
+                if line.strip():
+                    from qwak_auto import log
+
+                    log.event(line, build=self.title)
+                continue
+            if self._status is None:
+                streams.write(sys.stderr, f"{line}\n", flush=False)
+                continue
+            from rich.markup import escape
+
+            if line.startswith("==> "):
+                self._status.update(f"[bold]{self.title}[/]: {escape(line[4:])}")
+                self._console.print(f"[cyan]{escape(line)}[/]")
+            elif line.startswith(("warning:", "metric ", "build failed")):
+                self._console.print(escape(line))
+            elif line.strip():
+                shown = escape(line.strip()[:100])
+                self._status.update(f"[bold]{self.title}[/]: [dim]{shown}[/]")
+        if self._status is None:
+            streams.write(sys.stderr, "")
+
+
+class BuildRecorder:
+    """Keeps the build's record in the state store: running, then succeeded or failed."""
+
+    def __init__(self, store: StateStore, record: BuildRecord) -> None:
+        self.store = store
+        self.record = record
+        store.save_build(record)
+
+    def finish(self, status: str, **changes: Any) -> BuildRecord:
+        self.record = replace(self.record, status=status, ended_at=utcnow(), **changes)
+        self.store.save_build(self.record)
+        return self.record
+
+
+def provenance(
+    *,
+    automation: str,
+    spec_hash: str,
+    model_id: str,
+    build_id: str,
+    builder: str,
+    repo_url: str,
+    branch: str,
+    commit: str,
+    dependencies: Mapping[str, Any],
+    python: str,
+    metrics: Mapping[str, float],
+    params: Mapping[str, str],
+    artifact: Mapping[str, Any],
+    timings: Mapping[str, float],
+    started_at: datetime,
+    ended_at: datetime,
+    tests: Mapping[str, str],
+) -> dict[str, Any]:
+    from qwak_auto import __version__
+
+    return {
+        "automation": automation,
+        "spec_hash": spec_hash,
+        "model_id": model_id,
+        "build_id": build_id,
+        "builder": builder,
+        "source": {"repo_url": repo_url, "branch": branch, "commit": commit},
+        "dependencies": dict(dependencies),
+        "python": python,
+        "metrics": dict(metrics),
+        "params": dict(params),
+        "artifact": dict(artifact),
+        "tests": dict(tests),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "started_at": started_at.isoformat(),
+        "ended_at": ended_at.isoformat(),
+        "auto_version": __version__,
+    }
+
+
+def build_timeout(environ: Mapping[str, str], default: float) -> float:
+    """Seconds a build may take: the runner's build-step timeout (``AUTO_TIMEOUT_BUILD``) less
+    a margin, so the builder fails cleanly, with its own reason, before the step is abandoned."""
+    raw = environ.get("AUTO_TIMEOUT_BUILD") or os.environ.get("AUTO_TIMEOUT_BUILD")
+    try:
+        limit = float(raw) if raw else default
+    except ValueError:
+        limit = default
+    return max(10.0, limit - min(60.0, limit * 0.1))
+
+
+Work = tuple[Callable[["BuildOutput"], "BuildResult"], Callable[[], None]]
+
+
+def recorded_build(
+    *,
+    builder: str,
+    checkout: Checkout,
+    ctx: RunContext,
+    echo: bool,
+    start: Callable[[str, BuildRecorder], Work],
+) -> BuildResult:
+    """What every builder does around its own work: claim a build id and a log, record the
+    build (running → succeeded / failed), show and keep the output, and on any failure clean
+    up, record a one-line reason and raise BuildError naming the log.
+
+    ``start(build_id, recorder)`` returns the builder's work and its clean-up after a failure.
+    """
+    from qwak_auto.errors import AutoError, BuildError
+    from qwak_auto.state.base import BuildRecord
+
+    automation = ctx.automation
+    started = utcnow()
+    build_id, log_path = claim_build_id(
+        ctx.config.home, automation.model_id, checkout.commit, started
+    )
+    recorder = BuildRecorder(
+        ctx.store,
+        BuildRecord(
+            build_id=build_id,
+            model_id=automation.model_id,
+            automation=automation.name,
+            run_id=ctx.run_id,
+            status="running",
+            started_at=started,
+            commit=checkout.commit,
+            builder=builder,
+            log_path=str(log_path),
+        ),
+    )
+    work, cleanup = start(build_id, recorder)
+    title = f"build {automation.model_id} ({build_id})"
+    with BuildOutput(log_path, title=title, echo=echo) as out:
+        out.line(f"==> build {build_id} of {automation.name} at {checkout.commit} ({builder})")
+        try:
+            return work(out)
+        except AutoError as exc:
+            reason = one_line(exc.message)
+            out.line(f"build failed: {reason}")
+            if exc.hint:
+                out.line(f"hint: {exc.hint}")
+            cleanup()
+            recorder.finish("failed", reason=reason)
+            raise BuildError(
+                f"build {build_id} failed: {reason}",
+                exc.hint or f"the full log: auto logs {build_id}",
+            ) from None
+        except BaseException as exc:
+            reason = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else f"internal error: {type(exc).__name__}: {one_line(str(exc))}"
+            )
+            out.line(f"build failed: {reason}")
+            cleanup()
+            recorder.finish("failed", reason=reason)
+            raise
+
+
+def require_main_dir(checkout: Checkout, spec: BuildSpec) -> None:
+    if not checkout.main_dir.is_dir():
+        from qwak_auto.errors import BuildError
+
+        raise BuildError(
+            f"main_dir {spec.main_dir!r} does not exist in {checkout.repo_url}"
+            f"@{checkout.commit[:7]}" + (f"#{spec.sub_path}" if spec.sub_path else ""),
+            "set build_spec.main_dir to the folder holding the model code",
+        )
+
+
+def relative_to(path: Path | None, root: Path) -> str | None:
+    """``path`` as written inside ``root`` (for records), else as it is."""
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def describe_dependencies(deps: Dependencies, root: Path) -> str:
+    """One line for the build log: which dependency file, its kind, how many requirements."""
+    if deps.file is None:
+        return "no dependency file; base packages only"
+    where = relative_to(deps.file, root)
+    return f"{where} ({deps.kind}, {len(deps.requirements)} requirements)"
+
+
+def harness_outcome(
+    *,
+    ctx: RunContext,
+    checkout: Checkout,
+    build_id: str,
+    builder: str,
+    stage: Path,
+    final: Path,
+    harness: Mapping[str, Any],
+    dependencies: Mapping[str, Any],
+    started_at: datetime,
+    timings: dict[str, float],
+    artifact_extra: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, float], dict[str, str], dict[str, Any]]:
+    """(metrics, params, provenance) of a build whose harness succeeded: what every builder
+    records about the built model, its inputs and its timings."""
+    automation = ctx.automation
+    metrics = {str(k): float(v) for k, v in (harness.get("metrics") or {}).items()}
+    params = {str(k): str(v) for k, v in (harness.get("params") or {}).items()}
+    model_file = stage / "model.pkl"
+    artifact = {
+        "model.pkl": {"sha256": sha256_file(model_file), "bytes": model_file.stat().st_size},
+        "model_class": harness.get("model_class", ""),
+        "path": str(final),
+        **(artifact_extra or {}),
+    }
+    ended = utcnow()
+    timings["total"] = (ended - started_at).total_seconds()
+    prov = provenance(
+        automation=automation.name,
+        spec_hash=automation.spec_hash,
+        model_id=automation.model_id,
+        build_id=build_id,
+        builder=builder,
+        repo_url=checkout.repo_url,
+        branch=checkout.branch,
+        commit=checkout.commit,
+        dependencies=dict(dependencies),
+        python=str(harness.get("python", "")),
+        metrics=metrics,
+        params=params,
+        artifact=artifact,
+        timings=timings,
+        started_at=started_at,
+        ended_at=ended,
+        tests={
+            "unit": str(harness.get("unit_tests", "")),
+            "it": str(harness.get("it_tests", "")),
+        },
+    )
+    return metrics, params, dict(prov)

@@ -1,0 +1,372 @@
+"""The ``docker`` builder: the build runs in a container; the result is a serving image.
+
+1. preflight (nothing runs before these hold): the engine answers, the base image exists
+   (default ``local/python:3.11-bookworm`` from ``auto images bootstrap``), the
+   ``assumed_iam_role`` credentials are obtained;
+2. dependency image ``auto-deps:<hash>`` (base + ``/opt/venv`` with the model's packages),
+   made once per dependency set: ``docker run --network host`` with the host's CA bundle and
+   pip configuration mounted read-only and the installer's settings on stdin, then
+   ``docker commit`` (neither mounts nor stdin are part of what is committed);
+3. build image: COPY of auto's runtime (``/opt/auto`` + a ``.pth``) and the model code
+   (``/opt/model/code``) onto the dependency image (``docker build``, legacy builder);
+4. the harness runs in ``docker run --rm --network none --cpus --memory`` (``--gpus N`` for
+   GPU resources), env_vars and credentials as ``-e NAME`` (values in the docker CLI's
+   environment only), the output directory bind-mounted: the container is never committed,
+   so nothing it was given is baked into a layer;
+5. serving image ``auto/<model_id>:<build_id>``: the build image plus model.pkl,
+   metrics.json and provenance.json in ``/opt/model``, CMD ``python -m qwak_auto.serve
+   --artifact /opt/model ...``.
+
+The artifact directory on the host has the local builder's layout (model.pkl, code/,
+provenance.json, metrics.json, build.log); BuildResult.image names the serving image and
+BuildResult.python is None (the interpreter lives in the image).
+
+The dependency image is :mod:`qwak_auto.builders.docker_deps`; the end of a build (provenance,
+the serving image, the record) is :mod:`qwak_auto.builders.docker_result`.
+
+GPU resources become ``--gpus N``; that needs the NVIDIA container toolkit on the engine's
+host and is not exercised by the tests (there is no GPU here).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from qwak_auto import proc
+from qwak_auto.builders import common, docker_deps, docker_result, dockerfile, images
+from qwak_auto.builders.deps import Dependencies, detect
+from qwak_auto.builders.docker_deps import DepsImage, last_error, reason
+from qwak_auto.errors import AutoError, BuildError, ProcError
+from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
+
+if TYPE_CHECKING:
+    pass
+
+DEFAULT_TIMEOUT = 3600.0
+ROLE_SESSION_SECONDS = 3600
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
+# Names the docker CLI itself reads (and DOCKER_*): an env_var of such a name goes on argv as
+# NAME=VALUE (env_vars are plain values from the automation file; credentials never have
+# these names), so it cannot redirect the CLI.
+_CLI_NAMES = frozenset({"PATH", "HOME", "TMPDIR", "DOCKER_HOST", "DOCKER_CONFIG"})
+
+
+class DockerBuilder:
+    """Builds in containers of the Docker engine at DOCKER_HOST (see the module docstring)."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        echo: bool = True,
+        run_tests: bool = True,
+        base_image: str | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.echo = echo
+        self.run_tests = run_tests
+        self.base_image = base_image
+
+    def _timeout(self, environ: Mapping[str, str]) -> float:
+        return (
+            self.timeout
+            if self.timeout is not None
+            else common.build_timeout(environ, DEFAULT_TIMEOUT)
+        )
+
+    def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
+        def start(build_id: str, recorder: common.BuildRecorder) -> common.Work:
+            run = DockerBuild(self, checkout, ctx, build_id, recorder)
+            return run.execute, lambda: run.cleanup(failed=True)
+
+        return common.recorded_build(
+            builder=self.name, checkout=checkout, ctx=ctx, echo=self.echo, start=start
+        )
+
+
+class DockerBuild:
+    """One docker build: its state and steps (cleaned up whatever happens)."""
+
+    out: common.BuildOutput
+
+    def __init__(
+        self,
+        builder: DockerBuilder,
+        checkout: Checkout,
+        ctx: RunContext,
+        build_id: str,
+        recorder: common.BuildRecorder,
+    ) -> None:
+        self.builder = builder
+        self.checkout = checkout
+        self.ctx = ctx
+        self.build_id = build_id
+        self.recorder = recorder
+        self.environ: Mapping[str, str] = ctx.environ or os.environ
+        self.spec = ctx.automation.action.build_spec
+        self.model_id = ctx.automation.model_id
+        self.home = ctx.config.home
+        self.stage = common.builds_dir(self.home) / f".tmp-{build_id}"
+        self.work = self.home / "cache" / "docker" / f"ctx-{build_id}"
+        self.stage_image = dockerfile.stage_tag(self.model_id, build_id)
+        self.final_image = dockerfile.image_tag(self.model_id, build_id)
+        self.container = dockerfile.container_name("auto-build", build_id)
+        self.timeout = builder._timeout(self.environ)
+        self.deadline = time.monotonic() + self.timeout
+        self.timings: dict[str, float] = {}
+        self.warnings: list[str] = []
+        self.run_env: dict[str, str] = {}  # NAME -> value handed to the build as -e NAME
+        self.argv_env: list[str] = []  # NAME=VALUE for env_vars the docker CLI needs itself
+
+    # ------------------------------------------------------------ helpers
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BuildError(f"the build took longer than its timeout ({self.timeout:g}s)")
+        return left
+
+    def docker(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        what: str,
+    ) -> proc.Result:
+        try:
+            return proc.run(
+                argv,
+                timeout=timeout,
+                env=images.docker_env(self.environ),
+                stdout=cast(IO[str], self.out),
+            )
+        except ProcError as exc:
+            if "did not finish" in exc.message:
+                raise BuildError(
+                    f"{what} took longer than the build's timeout ({self.timeout:g}s)"
+                ) from None
+            raise BuildError(f"{what} failed: {reason(exc)}") from None
+
+    def cleanup(self, *, failed: bool) -> None:
+        with contextlib.suppress(AutoError):
+            images.remove_container(self.container, self.environ)
+        if self.stage_image:
+            with contextlib.suppress(AutoError):
+                images.remove_image(self.stage_image, self.environ)
+        if failed:
+            with contextlib.suppress(AutoError):
+                images.remove_image(self.final_image, self.environ)
+            shutil.rmtree(self.stage, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+        for leftover in ("request.json", "result.json", "pytest-auto.ini", "serve.log"):
+            (self.stage / leftover).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------ the steps
+
+    def execute(self, out: common.BuildOutput) -> BuildResult:
+        self.out = out
+        checkout, spec = self.checkout, self.spec
+        common.require_main_dir(checkout, spec)
+        deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
+        self.out.line(
+            f"==> dependencies: {common.describe_dependencies(deps, checkout.project_dir)}"
+        )
+        for warning in deps.warnings:
+            self.out.line(f"warning: {warning}")
+        base, base_id = self.preflight()
+        resources, notes = dockerfile.resource_flags(spec.resources, host_cpus=os.cpu_count() or 1)
+        for note in notes:
+            self.warn(note)
+
+        clock = time.monotonic()
+        deps_image = docker_deps.ensure(
+            deps,
+            base=base,
+            base_id=base_id,
+            home=self.home,
+            environ=self.environ,
+            out=cast(IO[str], self.out),
+            remaining=self.remaining,
+        )
+        self.timings["environment"] = time.monotonic() - clock
+
+        clock = time.monotonic()
+        if self.stage.exists():
+            shutil.rmtree(self.stage)
+        self.stage.mkdir(parents=True)
+        common.copy_code(checkout.project_dir, self.stage / "code")
+        self.build_stage_image(deps_image)
+        self.timings["image"] = time.monotonic() - clock
+
+        clock = time.monotonic()
+        harness = self.run_harness(resources)
+        self.timings["harness"] = time.monotonic() - clock
+        self.timings.update({f"harness.{k}": float(v) for k, v in harness["timings"].items()})
+        if harness.get("status") != "succeeded":
+            raise BuildError(str(harness.get("reason") or "the build failed"))
+        return self.finish(deps, deps_image, base, base_id, harness, resources)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+        self.out.line(f"warning: {text}")
+
+    def preflight(self) -> tuple[str, str]:
+        """Engine, base image and credentials: all before any container starts."""
+        from qwak_auto.platform import aws as iam
+
+        version = images.engine_version(self.environ)
+        self.out.line(f"==> docker engine {version}")
+        base = (
+            self.spec.base_image
+            or self.builder.base_image
+            or self.environ.get("AUTO_DOCKER_BASE_IMAGE")
+            or images.DEFAULT_BASE_IMAGE
+        )
+        base_id = images.image_id(base, self.environ)
+        if base_id is None and base == images.DEFAULT_BASE_IMAGE:
+            raise BuildError(
+                f"the base image {base} is not in the Docker engine",
+                "run `auto images bootstrap` once (it makes the image with debootstrap), "
+                "or set build_spec.base_image",
+            )
+        if base_id is None:
+            self.out.line(f"==> pulling the base image {base}")
+            self.docker(["docker", "pull", "--", base], timeout=min(900, self.remaining()),
+                        what=f"pulling the base image {base}")  # fmt: skip
+            base_id = images.image_id(base, self.environ)
+            if base_id is None:
+                raise BuildError(f"the base image {base} could not be pulled")
+        self.out.line(f"==> base image {base} ({base_id[:19]})")
+        for key, value in self.spec.env.items():
+            if key in _CLI_NAMES or key.startswith("DOCKER_"):
+                self.argv_env.append(f"{key}={value}")
+            else:
+                self.run_env[key] = value
+        if self.spec.assumed_iam_role:
+            creds = iam.assume_role(
+                self.spec.assumed_iam_role,
+                self.environ,
+                session_name=f"auto-build-{self.build_id}",
+                # A role's default MaxSessionDuration is one hour: ask no more than that.
+                duration=int(min(max(self.timeout, iam.MIN_DURATION), ROLE_SESSION_SECONDS)),
+                error=BuildError,
+            )
+            self.run_env.update(creds.as_env())
+            self.out.line(
+                f"==> assumed {self.spec.assumed_iam_role} "
+                f"(temporary credentials until {creds.expires_at:%Y-%m-%d %H:%M:%S} UTC)"
+            )
+        return base, base_id
+
+    def build_stage_image(self, deps_image: DepsImage) -> None:
+        from qwak_auto.builders.env import package_root
+
+        if self.work.exists():
+            shutil.rmtree(self.work)
+        self.work.mkdir(parents=True)
+        shutil.copytree(package_root(), self.work / "auto" / "qwak_auto", ignore=_IGNORED)
+        common.copy_code(self.checkout.project_dir, self.work / "code")
+        (self.work / dockerfile.PTH_NAME).write_text(dockerfile.pth_text(), encoding="utf-8")
+        (self.work / "Dockerfile").write_text(
+            dockerfile.render_stage(
+                deps_image=deps_image.tag,
+                site_packages=deps_image.site_packages,
+                labels={f"{dockerfile.LABEL}.build-id": self.build_id},
+            ),
+            encoding="utf-8",
+        )
+        self.out.line(f"==> docker build {self.stage_image}")
+        self.docker(
+            dockerfile.build_argv(tag=self.stage_image, context=self.work),
+            timeout=min(1800, self.remaining()),
+            what="docker build of the build image",
+        )
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def run_harness(self, resources: list[str]) -> dict[str, Any]:
+        main_rel = self.checkout.main_dir.resolve().relative_to(self.checkout.project_dir.resolve())
+        request = {
+            "code_dir": f"{dockerfile.MODEL_DIR}/code",
+            "main_dir": main_rel.as_posix(),
+            "out_dir": dockerfile.BUILD_DIR,
+            "model_id": self.model_id,
+            "build_id": self.build_id,
+            "parameters": dict(self.spec.parameters),
+            # env_vars are set in the container's environment (-e NAME); the harness also
+            # hands their names and values to the model's runtime API, as the local one does.
+            "env_vars": self.spec.env,
+            "run_tests": self.builder.run_tests,
+            "run_it": self.builder.run_tests,
+            "deadline": time.time() + self.remaining(),
+        }
+        request_file = self.stage / "request.json"
+        request_file.write_text(json.dumps(request), encoding="utf-8")
+        argv = dockerfile.harness_argv(
+            name=self.container,
+            image=self.stage_image,
+            resources=[*resources, *_argv_env(self.argv_env)],
+            env_names=sorted(self.run_env),
+            stage=self.stage.resolve(),
+            user=f"{os.getuid()}:{os.getgid()}",
+        )
+        self.out.line(
+            f"==> running the build in a container ({' '.join(resources) or 'no limits'})"
+        )
+        try:
+            result = proc.run(
+                argv,
+                timeout=self.remaining(),
+                env=images.docker_env(self.environ, self.run_env),
+                stdout=cast(IO[str], self.out),
+                check=False,
+            )
+        except ProcError as exc:
+            if "did not finish" in exc.message:
+                raise BuildError(
+                    f"the build took longer than its timeout ({self.timeout:g}s)"
+                ) from None
+            raise BuildError(f"the build container could not run: {exc.message}") from None
+        finally:
+            request_file.unlink(missing_ok=True)
+            images.remove_container(self.container, self.environ)
+        result_file = self.stage / "result.json"
+        if not result_file.is_file():
+            tail = last_error(result.stdout)
+            if result.returncode == 137:
+                limit = getattr(self.spec.resources, "memory", "")
+                tail = "killed (out of memory?" + (f" memory is {limit})" if limit else ")")
+            raise BuildError(
+                f"the build container exited with status {result.returncode} without a result: "
+                f"{tail}"
+            )
+        data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+        return data
+
+    def finish(
+        self,
+        deps: Dependencies,
+        deps_image: DepsImage,
+        base: str,
+        base_id: str,
+        harness: Mapping[str, Any],
+        resources: list[str],
+    ) -> BuildResult:
+        return docker_result.finish(self, deps, deps_image, base, base_id, harness, resources)
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _argv_env(pairs: list[str]) -> list[str]:
+    out: list[str] = []
+    for pair in pairs:
+        out += ["-e", pair]
+    return out

@@ -1,0 +1,137 @@
+"""The end of a docker build: provenance, the serving image, the record, the BuildResult.
+
+Split from :mod:`qwak_auto.builders.docker` (the build's preflight and steps); ``finish`` runs
+once the harness succeeded, on the :class:`~qwak_auto.builders.docker.DockerBuild` state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qwak_auto.builders import common, dockerfile, images
+from qwak_auto.builders.deps import Dependencies
+from qwak_auto.builders.docker_deps import DepsImage
+from qwak_auto.run.contracts import BuildResult
+
+if TYPE_CHECKING:
+    from qwak_auto.builders.docker import DockerBuild
+    from qwak_auto.state.base import BuildRecord
+
+
+def finish(
+    run: DockerBuild,
+    deps: Dependencies,
+    deps_image: DepsImage,
+    base: str,
+    base_id: str,
+    harness: Mapping[str, Any],
+    resources: list[str],
+) -> BuildResult:
+    """Provenance and metrics into the staged artifact, the serving image on top of the build
+    image, then the artifact renamed into place and the build recorded succeeded."""
+    automation, checkout = run.ctx.automation, run.checkout
+    final = common.builds_dir(run.home) / run.build_id
+    dependencies = {
+        "file": common.relative_to(deps.file, checkout.project_dir),
+        "kind": deps.kind,
+        "hash": deps_image.digest,
+        "requested": list(deps.specs()),
+        "resolved": list(deps_image.freeze),
+        "tool": "pip (docker)",
+        "environment_reused": deps_image.reused,
+        "warnings": list(dict.fromkeys([*deps.warnings, *deps_image.warnings])),
+    }
+    metrics, params, prov = common.harness_outcome(
+        ctx=run.ctx,
+        checkout=checkout,
+        build_id=run.build_id,
+        builder=run.builder.name,
+        stage=run.stage,
+        final=final,
+        harness=harness,
+        dependencies=dependencies,
+        started_at=run.recorder.record.started_at,
+        timings=run.timings,
+        artifact_extra={"image": run.final_image},
+    )
+    prov["docker"] = {
+        "image": run.final_image,
+        "base_image": base,
+        "base_image_id": base_id,
+        "dependency_image": deps_image.tag,
+        "resources": resources,
+        "assumed_iam_role": run.spec.assumed_iam_role or None,
+        "warnings": list(run.warnings),
+    }
+    for leftover in ("result.json", "pytest-auto.ini", "serve.log"):
+        (run.stage / leftover).unlink(missing_ok=True)
+    common.write_json(run.stage / "metrics.json", metrics)
+    common.write_json(run.stage / "provenance.json", prov)
+    build_final_image(run)
+    image_id = images.image_id(run.final_image, run.environ) or ""
+    prov["docker"]["image_id"] = image_id
+    common.write_json(run.stage / "provenance.json", prov)
+    run.cleanup(failed=False)
+    run.out.line(f"==> image {run.final_image} ({image_id[:19]})")
+    run.out.line(f"==> build {run.build_id} succeeded")
+    run.out.flush()
+    shutil.copyfile(run.out.path, run.stage / "build.log")
+    run.stage.rename(final)
+    record: BuildRecord = run.recorder.finish(
+        "succeeded",
+        artifact=str(final),
+        image=run.final_image,
+        metrics=metrics,
+        params=params,
+        provenance=prov,
+    )
+    return BuildResult(
+        build_id=run.build_id,
+        model_id=automation.model_id,
+        commit=checkout.commit,
+        builder=run.builder.name,
+        artifact_dir=final,
+        metrics=dict(record.metrics),
+        params=dict(record.params),
+        log_path=run.out.path,
+        python=None,
+        image=run.final_image,
+        provenance=prov,
+    )
+
+
+def build_final_image(run: DockerBuild) -> None:
+    """``auto/<model_id>:<build_id>``: the build image plus model.pkl, metrics and provenance."""
+    files = ["model.pkl", "metrics.json", "provenance.json"]
+    context = run.work / "final"
+    if context.exists():
+        shutil.rmtree(context)
+    context.mkdir(parents=True)
+    for name in files:
+        link_or_copy(run.stage / name, context / name)
+    (context / "Dockerfile").write_text(
+        dockerfile.render_final(
+            stage_image=run.stage_image,
+            files=files,
+            model_id=run.model_id,
+            build_id=run.build_id,
+        ),
+        encoding="utf-8",
+    )
+    run.out.line(f"==> docker build {run.final_image}")
+    run.docker(
+        dockerfile.build_argv(tag=run.final_image, context=context),
+        timeout=min(1800, run.remaining()),
+        what="docker build of the model image",
+    )
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)

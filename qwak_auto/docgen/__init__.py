@@ -1,0 +1,1 @@
+"""Generated documentation: the schema reference and the CLI reference."""

@@ -1,0 +1,1 @@
+"""Deployment conditions: a build's metrics against thresholds. Reads only."""

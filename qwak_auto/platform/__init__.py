@@ -1,0 +1,1 @@
+"""Helpers that more than one step needs: AWS credentials, docker, locks."""

@@ -1,0 +1,1 @@
+"""One run: the runner, the step contracts, the registry, what each step records."""

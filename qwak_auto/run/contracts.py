@@ -1,0 +1,173 @@
+"""The runner's pipeline: value types handed from step to step, step Protocols, registries.
+
+    source ─► builder ─► gate (condition) ─► deployer ─► notifier
+
+Each step takes a typed value and returns one; none reaches back. Implementations are looked
+up by name in the registries below (``"module:attr"`` strings, imported on first use, so a
+command only pays for what it runs). A plugin may add entries before the runner starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from qwak_auto.automation.model import Automation, BuildSpec, MetricTrigger
+    from qwak_auto.config import Config, Environment
+    from qwak_auto.state.base import StateStore
+
+
+class SecretResolver(Protocol):
+    """Resolve a secret NAME to its value at the last moment (the value is registered with
+    the redactor). Raises BackendError naming the backends tried when nothing resolves it."""
+
+    def __call__(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunContext:
+    run_id: str
+    automation: Automation
+    config: Config
+    store: StateStore
+    secrets: SecretResolver
+    trigger_reason: str
+    started_at: datetime
+    log_dir: Path  # config.home / "runs" / run_id: each step may write <step>.log here
+    environ: Mapping[str, str] = field(default_factory=dict)  # the runner's own environment
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checkout:
+    repo_url: str
+    branch: str
+    commit: str
+    root: Path  # the checked-out working tree
+    project_dir: Path  # root / (git_uri's #sub/path)
+    main_dir: Path  # project_dir / main_dir
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildResult:
+    build_id: str
+    model_id: str
+    commit: str
+    builder: str
+    artifact_dir: Path  # holds model.pkl (cloudpickle), provenance.json, the build log
+    metrics: Mapping[str, float]
+    params: Mapping[str, str]
+    log_path: Path
+    python: Path | None = None  # interpreter of the build environment (local serving uses it)
+    image: str | None = None  # docker image tag (docker builder)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    deploy: bool
+    reason: str  # one human line: "f1_score 0.71 > 0.65 (static threshold)"
+    metric_name: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    threshold_source: str | None = None  # static | sql | deployed | none
+    sql: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployOutcome:
+    environment: str
+    variation: str
+    deployment_id: str
+    address: str
+    status: str  # serving | failed
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSummary:
+    """What a notification (and `auto history`) says about one run."""
+
+    run_id: str
+    automation: str
+    model_id: str
+    status: str  # RunStatus value
+    trigger_reason: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    build_id: str | None = None
+    commit: str | None = None
+    decision: Decision | None = None
+    deployments: tuple[DeployOutcome, ...] = ()
+    error: str = ""  # the failed step and its reason
+
+
+class Source(Protocol):
+    def fetch(self, spec: BuildSpec, ctx: RunContext) -> Checkout: ...
+
+
+class Builder(Protocol):
+    name: str
+
+    def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult: ...
+
+
+class Gate(Protocol):
+    def decide(self, build: BuildResult, ctx: RunContext) -> Decision: ...
+
+
+class Deployer(Protocol):
+    name: str
+
+    def deploy(
+        self, build: BuildResult, environment: Environment, ctx: RunContext
+    ) -> DeployOutcome: ...
+
+
+class Notifier(Protocol):
+    def notify(self, event: str, summary: RunSummary, ctx: RunContext) -> Mapping[str, Any]:
+        """Send every notification the automation configures for ``event`` (start | success |
+        error | not_deployed). Never raises: returns a detail record of what was sent."""
+        ...
+
+
+class MetricEvaluator(Protocol):
+    """Evaluates a metric trigger's SQL on the analytics store (read-only, bounded)."""
+
+    def evaluate(self, trigger: MetricTrigger, config: Config) -> float | None: ...
+
+
+SOURCES: dict[str, str] = {"git": "qwak_auto.source:GitSource"}
+BUILDERS: dict[str, str] = {
+    "local": "qwak_auto.builders.local:LocalBuilder",
+    "docker": "qwak_auto.builders.docker:DockerBuilder",
+}
+GATES: dict[str, str] = {"build_metric": "qwak_auto.gate.conditions:MetricGate"}
+DEPLOYERS: dict[str, str] = {
+    "local": "qwak_auto.deploy.local:LocalDeployer",
+    "kubernetes": "qwak_auto.deploy.kubernetes:KubernetesDeployer",
+}
+NOTIFIERS: dict[str, str] = {"default": "qwak_auto.notify:RunNotifier"}
+EVALUATORS: dict[str, str] = {"sql": "qwak_auto.analytics:SqlEvaluator"}
+
+
+def load(registry: Mapping[str, str], name: str, what: str) -> Any:
+    """Instantiate the implementation registered under ``name`` (no arguments)."""
+    from qwak_auto.errors import ConfigError
+
+    target = registry.get(name)
+    if target is None:
+        raise ConfigError(
+            f"unknown {what} {name!r}", f"known {what}s: {', '.join(sorted(registry))}"
+        )
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{what} {name!r} is not available: {exc}") from None
+    return getattr(module, attr)()

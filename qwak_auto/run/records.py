@@ -1,0 +1,127 @@
+"""What a run records: its outcome, how a step failed, and each step's reason and detail.
+
+Every finished step is stored with a one-line human reason and a JSON detail (redacted by
+the runner); the ``*_note`` functions make both from a step's result. A failure becomes a
+:class:`StepFailed` carrying the reason and detail to record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from qwak_auto.errors import AutoError
+from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome, RunSummary
+from qwak_auto.secrets.redact import redact
+from qwak_auto.state.base import RunStatus, StepStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOutcome:
+    run_id: str
+    run_key: str
+    automation: str
+    status: RunStatus
+    error: str
+    summary: RunSummary
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.NOT_DEPLOYED)
+
+
+class StepFailed(Exception):
+    def __init__(
+        self,
+        step: str,
+        reason: str,
+        status: StepStatus = StepStatus.FAILED,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.step = step
+        self.reason = reason
+        self.status = status
+        self.detail: Mapping[str, Any] = detail or {}
+
+
+class StepFailedInside(AutoError):
+    """A deploy to one environment failed; carries the outcomes so far for the record."""
+
+    def __init__(self, message: str, outcomes: list[DeployOutcome]) -> None:
+        super().__init__(message)
+        self.outcomes = tuple(outcomes)
+
+
+def as_failure(step: str, exc: BaseException) -> StepFailed:
+    if isinstance(exc, StepFailedInside):
+        return StepFailed(
+            step,
+            redact(exc.message),
+            detail={"deployments": [outcome_detail(o) for o in exc.outcomes]},
+        )
+    if isinstance(exc, AutoError):
+        return StepFailed(step, redact(exc.message), detail={"hint": exc.hint} if exc.hint else {})
+    return StepFailed(
+        step, redact(f"{type(exc).__name__}: {exc}"), detail={"exception": type(exc).__name__}
+    )
+
+
+def replace_summary(summary: RunSummary, **changes: Any) -> RunSummary:
+    from dataclasses import replace
+
+    return replace(summary, **changes)
+
+
+def jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+def outcome_detail(o: DeployOutcome) -> dict[str, Any]:
+    return {
+        "environment": o.environment,
+        "variation": o.variation,
+        "deployment_id": o.deployment_id,
+        "address": o.address,
+        "status": o.status,
+        "reason": o.reason,
+    }
+
+
+def checkout_note(c: Checkout) -> tuple[str, Any]:
+    detail = {"repo_url": c.repo_url, "branch": c.branch, "commit": c.commit, "root": str(c.root)}
+    return f"{c.repo_url} {c.branch} at {c.commit[:12]}", detail
+
+
+def build_note(b: BuildResult) -> tuple[str, Any]:
+    detail = {
+        "build_id": b.build_id,
+        "builder": b.builder,
+        "commit": b.commit,
+        "log_path": str(b.log_path),
+        "artifact_dir": str(b.artifact_dir),
+        "metrics": dict(b.metrics),
+        "image": b.image,
+    }
+    return f"build {b.build_id} by {b.builder} ({len(b.metrics)} metrics)", detail
+
+
+def decision_note(d: Decision) -> tuple[str, Any]:
+    detail = {
+        "deploy": d.deploy,
+        "metric": d.metric_name,
+        "value": d.value,
+        "threshold": d.threshold,
+        "threshold_source": d.threshold_source,
+        "sql": d.sql,
+        **jsonable(dict(d.detail)),
+    }
+    return ("deploy: " if d.deploy else "keep serving model: ") + d.reason, detail
+
+
+def deploy_note(outcomes: tuple[DeployOutcome, ...]) -> tuple[str, Any]:
+    where = ", ".join(f"{o.environment}/{o.variation} at {o.address}" for o in outcomes)
+    return f"serving on {where}", {"deployments": [outcome_detail(o) for o in outcomes]}

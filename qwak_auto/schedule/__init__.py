@@ -1,0 +1,1 @@
+"""When automations run: trigger math, the tick, the loop, the automation set."""

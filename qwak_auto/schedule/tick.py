@@ -1,0 +1,263 @@
+"""One scheduler tick (`auto run --once`): abandon, register, evaluate, claim, run.
+
+A tick marks runs whose runner died as abandoned (and retries each such slot once), records
+the automation set in the store, then for every automation computes what is due now
+(:mod:`qwak_auto.schedule.triggers`), evaluates metric triggers on their slots, claims each due slot
+exactly once (the store's unique run key) and runs what it claimed, one run after the other.
+
+Environment: ``AUTO_LEASE_SECONDS`` (default 60) is the lease a runner holds on a run and
+renews every third of it; a run whose lease expired is abandoned by the next tick.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qwak_auto import log
+from qwak_auto.automation.model import Automation, MetricTrigger
+from qwak_auto.automation.problems import Problem
+from qwak_auto.errors import AutoError, UsageError
+from qwak_auto.run.control import utcnow
+from qwak_auto.run.runner import RunOutcome, Stop, execute
+from qwak_auto.schedule import triggers as schedule
+from qwak_auto.schedule.automation_set import gone, load_set, register
+from qwak_auto.schedule.summary import Evaluated, Skipped, TickSummary
+from qwak_auto.state.base import AutomationRecord
+
+if TYPE_CHECKING:
+    from qwak_auto.config import Config
+    from qwak_auto.state.base import StateStore
+
+DEFAULT_LEASE = 60.0
+ALREADY_CLAIMED = "already claimed"
+
+
+def new_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_seconds(environ: Mapping[str, str]) -> float:
+    raw = environ.get("AUTO_LEASE_SECONDS", "")
+    try:
+        return max(1.0, float(raw)) if raw else DEFAULT_LEASE
+    except ValueError:
+        raise UsageError(
+            f"AUTO_LEASE_SECONDS: {raw!r} is not a number of seconds", "e.g. AUTO_LEASE_SECONDS=60"
+        ) from None
+
+
+@dataclass(slots=True)
+class _Tick:
+    config: Config
+    store: StateStore
+    now: datetime
+    owner: str
+    lease: float
+    stop: Stop
+    environ: Mapping[str, str]
+    step_overrides: Mapping[str, Any] | None
+    # run keys this process already claimed or saw claimed (the service loop keeps it across
+    # ticks, so a slot that is done costs no store transaction on every later tick)
+    seen: set[str] = field(default_factory=set)
+    runs: list[RunOutcome] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    evaluations: list[Evaluated] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    already_claimed: int = 0
+
+    def claim_and_run(
+        self, automation: Automation, key: str, reason: str, slot: datetime | None
+    ) -> None:
+        if key in self.seen:
+            self.already_claimed += 1
+            return
+        claim = self.store.claim(
+            automation=automation.name,
+            run_key=key,
+            trigger_reason=reason,
+            scheduled_for=slot,
+            owner=self.owner,
+            now=utcnow(),  # leases run on the real clock; ``self.now`` only picks slots
+            lease_seconds=self.lease,
+            forbid_overlap=automation.concurrency != "allow",
+        )
+        if len(self.seen) > 100_000:
+            self.seen.clear()
+        self.seen.add(key)  # after the claim answered: a store error leaves the key retryable
+        if not claim.claimed or claim.run is None:
+            if claim.reason == ALREADY_CLAIMED:
+                self.already_claimed += 1
+            else:
+                self.skipped.append(
+                    Skipped(automation=automation.name, run_key=key, reason=claim.reason)
+                )
+                log.event(
+                    "slot skipped", automation=automation.name, run_key=key, reason=claim.reason
+                )
+            return
+        outcome = execute(
+            claim.run,
+            automation,
+            self.config,
+            self.store,
+            owner=self.owner,
+            lease_seconds=self.lease,
+            stop=self.stop,
+            step_overrides=self.step_overrides,
+            environ=self.environ,
+        )
+        self.runs.append(outcome)
+
+    def evaluate(self, automation: Automation, slot: datetime) -> str | None:
+        """Evaluate a metric trigger on ``slot`` (once per slot); the run reason if it fires."""
+        trigger = automation.trigger
+        assert isinstance(trigger, MetricTrigger)
+        marker = slot.isoformat()
+        if self.store.get_value(automation.name, "last_evaluated_slot") == marker:
+            return None
+        self.store.set_value(automation.name, "last_evaluated_slot", marker)
+        try:
+            from qwak_auto.gate.conditions import evaluate_metric_trigger
+        except ImportError as exc:
+            self.errors.append(
+                f"{automation.name}: metric trigger not evaluated: the metric evaluator is "
+                f"not available ({exc})"
+            )
+            return None
+        try:
+            verdict = evaluate_metric_trigger(
+                automation, trigger, self.store, self.config, self.now
+            )
+        except AutoError as exc:
+            self.errors.append(f"{automation.name}: metric trigger {trigger.name}: {exc.message}")
+            return None
+        self.evaluations.append(
+            Evaluated(
+                automation=automation.name, slot=slot, fired=verdict.fire, reason=verdict.reason
+            )
+        )
+        return f"metric {trigger.name}: {verdict.reason}" if verdict.fire else None
+
+
+def next_due(
+    automations: Sequence[Automation], records: Mapping[str, AutomationRecord], now: datetime
+) -> datetime | None:
+    times = []
+    for a in automations:
+        if a.name not in records:
+            continue
+        try:
+            t = schedule.next_slot(a, records[a.name].first_seen, now)
+        except AutoError:
+            continue  # reported by the tick
+        if t is not None:
+            times.append(t)
+    return min(times, default=None)
+
+
+def run_once(
+    paths: Sequence[Path],
+    config: Config,
+    now: datetime | None = None,
+    owner: str | None = None,
+    *,
+    store: StateStore | None = None,
+    stop: Stop | None = None,
+    environ: Mapping[str, str] | None = None,
+    step_overrides: Mapping[str, Any] | None = None,
+    seen: set[str] | None = None,
+) -> TickSummary:
+    """One tick: everything due at ``now`` is claimed once and run (see the module doc).
+
+    ``now`` is the schedule's clock (which slots are due, first registration); claims,
+    leases and step times always use the real clock."""
+    environ = os.environ if environ is None else environ
+    now = now or utcnow()
+    owner = owner or new_owner()
+    automations, problems = load_set(paths, config)
+    own_store = store is None
+    if store is None:
+        from qwak_auto.state import open_store
+
+        store = open_store(config)
+    try:
+        return _tick(
+            automations,
+            problems,
+            _Tick(
+                config=config,
+                store=store,
+                now=now,
+                owner=owner,
+                lease=lease_seconds(environ),
+                stop=stop or Stop(),
+                environ=environ,
+                step_overrides=step_overrides,
+                seen=seen if seen is not None else set(),
+            ),
+        )
+    finally:
+        if own_store:
+            store.close()
+
+
+def _tick(
+    automations: Sequence[Automation], problems: Sequence[Problem], tick: _Tick
+) -> TickSummary:
+    store, now = tick.store, tick.now
+    abandoned = store.abandon_expired(utcnow())
+    for run in abandoned:
+        log.event("run abandoned", automation=run.automation, run=run.run_id, error=run.error)
+    records = register(store, automations, now)
+    by_name = {a.name: a for a in automations}
+    # An abandoned slot is retried once, even when a later slot is due by now.
+    for run in abandoned:
+        automation = by_name.get(run.automation)
+        if automation is None or run.scheduled_for is None or run.attempt >= 2:
+            continue
+        if tick.stop.soft.is_set():
+            break
+        tick.seen.discard(run.run_key)
+        tick.claim_and_run(automation, run.run_key, run.trigger_reason, run.scheduled_for)
+    for automation in automations:
+        if tick.stop.soft.is_set():
+            break
+        record = records[automation.name]
+        try:
+            due = schedule.due(automation, record.first_seen, now)
+        except AutoError as exc:  # a bad cron or zone that validation did not catch
+            tick.errors.append(f"{automation.name}: {exc.message}")
+            continue
+        for item in due:
+            if tick.stop.soft.is_set():
+                break
+            reason = item.reason
+            if item.evaluate:
+                fired = tick.evaluate(automation, item.slot)
+                if fired is None:
+                    continue
+                reason = fired
+            key = schedule.run_key(automation.name, item.slot)
+            tick.claim_and_run(automation, key, reason, item.slot)
+    return TickSummary(
+        now=now,
+        owner=tick.owner,
+        automations=len(automations),
+        problems=tuple(problems),
+        runs=tuple(tick.runs),
+        skipped=tuple(tick.skipped),
+        already_claimed=tick.already_claimed,
+        abandoned=tuple(r.run_id for r in abandoned),
+        evaluations=tuple(tick.evaluations),
+        errors=tuple(tick.errors),
+        gone=gone(store, automations),
+        next_due=next_due(automations, records, now),
+        stopped=tick.stop.soft.is_set(),
+    )

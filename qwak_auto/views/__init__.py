@@ -1,0 +1,1 @@
+"""Read-only views of the recorded state: status, history, plan, metrics."""
