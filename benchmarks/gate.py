@@ -97,7 +97,7 @@ def direct(path: Path, sql: str) -> Callable[[], object]:
 
 
 def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, float, float]]:
-    from qwak_auto.analytics import evaluate_scalar
+    from qwak_auto.analytics.query import evaluate_scalar
     from qwak_auto.automation.model import (
         Automation,
         BuildDeploy,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qwak_auto.errors import ConfigError
+from qwak_auto.registry import BUILDERS, DEPLOYERS, NOTIFIERS, SECRET_BACKENDS, Kind
 
 CONFIG_NAMES = ("auto.yaml", "auto.yml")
 TOP_KEYS = (
@@ -21,6 +22,7 @@ TOP_KEYS = (
     "analytics",
     "builder",
     "secrets",
+    "notifiers",
     "default_environment",
     "environments",
     "home",
@@ -35,7 +37,7 @@ ENV_KEYS = ("deployer", "kube_context", "namespace", "image_registry", "promethe
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Environment:
     name: str
-    deployer: str = "local"  # local | kubernetes
+    deployer: str = "local"  # a name of qwak_auto.registry.DEPLOYERS: local | kubernetes | plugins
     kube_context: str | None = None
     namespace: str = "default"
     image_registry: str | None = None
@@ -47,8 +49,9 @@ class Config:
     home: Path  # the .auto directory: state, cache, builds, logs, predictions
     state_url: str
     analytics_url: str
-    builder: str = "local"
+    builder: str = "local"  # a name of qwak_auto.registry.BUILDERS
     secrets: tuple[str, ...] = ("env", "file")
+    notifiers: tuple[str, ...] = ("automation",)  # each gets every run event
     secrets_dir: Path | None = None
     default_environment: str = "dev"
     environments: Mapping[str, Environment] = field(default_factory=dict)
@@ -77,6 +80,7 @@ class Config:
 # The shape each top-level key must have in auto.yaml (default: a string).
 _SHAPES: dict[str, type | tuple[type, ...]] = {
     "secrets": (list, str),
+    "notifiers": (list, str),
     "environments": dict,
     "vault": dict,
     "predictions_sample_rate": (int, float, str),
@@ -179,14 +183,28 @@ def _environments(path: Path, raw: Any, where: str) -> dict[str, Environment]:
                     "quote it if it is meant as text",
                 )
         deployer = settings.get("deployer", "local")
-        if deployer not in ("local", "kubernetes"):
-            raise ConfigError(
-                f"{_at(path, settings, 'deployer')}: environments.{name}.deployer: "
-                f"{deployer!r} is not a deployer",
-                "use `local` or `kubernetes`",
-            )
+        _known(
+            DEPLOYERS, deployer, f"{_at(path, settings, 'deployer')}: environments.{name}.deployer"
+        )
         out[str(name)] = Environment(name=str(name), **{str(k): v for k, v in settings.items()})
     return out
+
+
+def _known(kind: Kind[Any], name: str, where: str) -> None:
+    if name not in kind.names():
+        raise kind.unknown(name, where)
+
+
+def _names(value: Any, key: str, what: str, where: str) -> tuple[str, ...]:
+    """A list of names, or a comma-separated string of them (from an environment variable)."""
+    if isinstance(value, str):
+        value = [s.strip() for s in value.split(",") if s.strip()]
+    if not all(isinstance(name, str) for name in value):
+        raise ConfigError(
+            f"{where}: {key}: every {what} must be a name, not {list(value)!r}",
+            f"e.g. `{key}: [{', '.join(n for n in value if isinstance(n, str)) or 'name'}]`",
+        )
+    return tuple(value)
 
 
 def load_config(
@@ -252,19 +270,21 @@ def load_config(
     analytics_url = pick("analytics", "AUTO_ANALYTICS_URL", "")
     if not analytics_url:
         analytics_url = f"duckdb:///{home / 'analytics.duckdb'}"
-    builder = pick("builder", "AUTO_BUILDER", "local")
-    if builder not in ("local", "docker"):
-        raise ConfigError(
-            f"{where('builder')}: builder: {builder!r} is not a builder", "use `local` or `docker`"
-        )
-    secrets = pick("secrets", "AUTO_SECRETS", ("env", "file"))
-    if isinstance(secrets, str):
-        secrets = tuple(s.strip() for s in secrets.split(",") if s.strip())
-    if not all(isinstance(name, str) for name in secrets):
-        raise ConfigError(
-            f"{where('secrets')}: secrets: every backend must be a name, not {list(secrets)!r}",
-            "e.g. `secrets: [env, file]`",
-        )
+    builder = str(pick("builder", "AUTO_BUILDER", "local"))
+    _known(BUILDERS, builder, f"{where('builder')}: builder")
+    secrets = _names(
+        pick("secrets", "AUTO_SECRETS", ("env", "file")), "secrets", "backend", where("secrets")
+    )
+    for name in secrets:
+        _known(SECRET_BACKENDS, name, f"{where('secrets')}: secrets")
+    notifiers = _names(
+        pick("notifiers", "AUTO_NOTIFIERS", ("automation",)),
+        "notifiers",
+        "notifier",
+        where("notifiers"),
+    )
+    for name in notifiers:
+        _known(NOTIFIERS, name, f"{where('notifiers')}: notifiers")
     secrets_dir = pick("secrets_dir", "AUTO_SECRETS_DIR", None)
     environments = _environments(
         source or base, raw.get("environments") or {}, where("environments")
@@ -292,8 +312,9 @@ def load_config(
         home=home,
         state_url=str(state_url),
         analytics_url=str(analytics_url),
-        builder=str(builder),
-        secrets=tuple(secrets),
+        builder=builder,
+        secrets=secrets,
+        notifiers=notifiers,
         secrets_dir=Path(base / secrets_dir) if secrets_dir else None,
         default_environment=default_environment,
         environments=environments,

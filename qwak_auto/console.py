@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO, cast
 
 from qwak_auto import streams
-from qwak_auto.secrets.redact import redact, redact_obj
+from qwak_auto.redact import redact, redact_obj
 
 
 def is_plain(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> bool:

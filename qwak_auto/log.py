@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from qwak_auto import streams
-from qwak_auto.secrets.redact import redact, redact_obj
+from qwak_auto.redact import redact, redact_obj
 
 _settings: dict[str, Any] = {"format": "text", "debug": False}
 

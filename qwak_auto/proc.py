@@ -20,7 +20,7 @@ from typing import IO
 
 from qwak_auto import streams
 from qwak_auto.errors import ProcError
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 
 INSTALL_HINTS: Mapping[str, str] = {
     "git": "install git (Debian: apt-get install -y git)",

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from qwak_auto.errors import SourceError
+from qwak_auto.redact import redact, register
 from qwak_auto.run.contracts import Checkout, RunContext
-from qwak_auto.secrets.redact import redact, register
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import BuildSpec

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.secrets import redact
+from qwak_auto import redact, registry
 
 # Services started once per test session, shared by every test folder.
 pytest_plugins = ["tests.services.docker", "tests.services.postgres", "tests.services.registry"]
@@ -36,6 +36,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:http:https:ssh")
     monkeypatch.setenv("NO_COLOR", "1")
     redact.clear()
+    registry.refresh()
     return home
 
 

@@ -7,11 +7,11 @@ Who writes: only the run holding a claim (one short transaction, then the file i
 metric-trigger evaluation loads new prediction segments too, but only when the file is free.
 Everyone else reads through :func:`run_query` (read-only, one SELECT, bounded rows and time).
 
-Writers: :func:`record_build`, :func:`record_deployment`, :func:`retire_deployment`,
-:func:`ingest_segments` (prediction-log segments, idempotent), :func:`ingest_file`
-(`auto ingest predictions`: all rows or none) and :func:`record_build_and_segments` (the
-gate's one transaction). Readers: :func:`run_query`, :func:`evaluate_scalar` (a threshold:
-exactly one row, one finite number) and :class:`SqlEvaluator`.
+Modules: ``store`` (the file, its tables, the writer's transaction), ``ingest`` (prediction
+logs and files), ``rows`` (a record as columns), ``query`` (bounded read-only SQL: run_query,
+evaluate_scalar for a threshold, SqlEvaluator for metric triggers), ``thresholds`` (a
+threshold string as a number, and the comparison). Only :mod:`qwak_auto.run.sink` calls the
+writing functions (an import contract says so).
 
 Tables (times are ``TIMESTAMPTZ``, UTC):
 
@@ -38,55 +38,3 @@ Tables (times are ``TIMESTAMPTZ``, UTC):
 """
 
 from __future__ import annotations
-
-from qwak_auto.analytics.ingest import (
-    IngestReport,
-    ingest_file,
-    ingest_segments,
-    record_build_and_segments,
-)
-from qwak_auto.analytics.query import (
-    DEFAULT_MAX_ROWS,
-    DEFAULT_TIMEOUT,
-    QueryFailed,
-    QueryRefused,
-    QueryResult,
-    ScalarResult,
-    SqlEvaluator,
-    check_statement,
-    evaluate_scalar,
-    judge,
-    run_query,
-)
-from qwak_auto.analytics.store import (
-    ensure_store,
-    record_build,
-    record_deployment,
-    retire_deployment,
-    store_path,
-    writer,
-)
-
-__all__ = [
-    "DEFAULT_MAX_ROWS",
-    "DEFAULT_TIMEOUT",
-    "IngestReport",
-    "QueryFailed",
-    "QueryRefused",
-    "QueryResult",
-    "ScalarResult",
-    "SqlEvaluator",
-    "check_statement",
-    "ensure_store",
-    "evaluate_scalar",
-    "ingest_file",
-    "ingest_segments",
-    "judge",
-    "record_build",
-    "record_build_and_segments",
-    "record_deployment",
-    "retire_deployment",
-    "run_query",
-    "store_path",
-    "writer",
-]

@@ -260,13 +260,16 @@ def store_exists(config: Config) -> bool:
 
 
 class SqlEvaluator:
-    """steps.EVALUATORS["sql"]: a metric trigger's value from the analytics store.
+    """The scheduler's metric evaluator: a metric trigger's SQL on the analytics store,
+    read-only and bounded, judged as a threshold is (one row, one finite number)."""
 
-    Returns None when the query yields no data (zero rows or NULL); raises ConditionError
-    when it fails or yields something that is not one finite number."""
+    def measure(self, trigger: MetricTrigger, config: Config) -> ScalarResult:
+        return evaluate_scalar(config, trigger.sql_query)
 
     def evaluate(self, trigger: MetricTrigger, config: Config) -> float | None:
-        outcome = evaluate_scalar(config, trigger.sql_query)
+        """The value; None when the query yields no data (zero rows or NULL). Raises
+        ConditionError when it fails or yields something that is not one finite number."""
+        outcome = self.measure(trigger, config)
         if outcome.ok:
             return outcome.value
         if outcome.no_data:

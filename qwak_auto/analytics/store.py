@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -242,6 +242,20 @@ def record_deployment(
         conn.execute(
             "INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?)",
             [model_id, build_id, variation, environment, deployed_at, retired_at],
+        )
+
+
+def write_deployments(
+    conn: Any,
+    model_id: str,
+    rows: Sequence[tuple[str, str, str, str, datetime, datetime | None]],
+) -> None:
+    """Replace the model's rows of ``deployments`` (model_id, build_id, variation,
+    environment, deployed_at, retired_at) inside the caller's write transaction."""
+    conn.execute("DELETE FROM deployments WHERE model_id = ?", [model_id])
+    if rows:
+        conn.executemany(
+            "INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?)", [list(r) for r in rows]
         )
 
 

@@ -49,7 +49,7 @@ class Threshold:
 
 def resolve_threshold(raw: str, config: Config) -> Threshold:
     """A number as written, else the value of the SQL it holds."""
-    from qwak_auto.analytics import evaluate_scalar
+    from qwak_auto.analytics.query import evaluate_scalar
 
     text = str(raw).strip()
     try:

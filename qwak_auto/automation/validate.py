@@ -1,8 +1,8 @@
 """The validation service: paths in, (problems, valid documents / automations) out.
 
 Steps, per document: load (YAML hazards refused) → JSON Schema → semantic checks; then, over
-the whole set, names must be unique; with ``check_secrets`` every secret name is resolved
-through the configured backends. Every file is checked even when others fail.
+the whole set, names must be unique; given a ``secrets`` lookup (``--check-secrets``) every
+secret name is resolved through it. Every file is checked even when others fail.
 
 ``auto validate --format json`` prints :func:`qwak_auto.automation.problems.render_json`'s shape::
 
@@ -36,8 +36,7 @@ Rule codes (stable; tests pin them):
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,8 +76,7 @@ def validate_paths(
     paths: Sequence[str | Path],
     config: Config | None = None,
     *,
-    check_secrets: bool = False,
-    environ: Mapping[str, str] | None = None,
+    secrets: SecretLookup | None = None,
 ) -> Report:
     from qwak_auto.automation.checks import check_document
     from qwak_auto.automation.schema import schema_problems
@@ -95,8 +93,8 @@ def validate_paths(
     for position, problem in _duplicate_names(loaded.documents):
         failed.add(position)
         problems.append(problem)
-    if check_secrets:
-        problems.extend(secret_problems(loaded.documents, config, environ))
+    if secrets is not None:
+        problems.extend(secret_problems(loaded.documents, secrets))
     valid = [doc for i, doc in enumerate(loaded.documents) if i not in failed]
     problems.sort(key=Problem.sort_key)
     return Report(problems, valid, len(loaded.files))
@@ -145,52 +143,23 @@ def _duplicate_names(documents: Sequence[Document]) -> list[tuple[int, Problem]]
 
 # ------------------------------------------------------------------ secrets
 
-
-def env_var_name(name: str) -> str:
-    """The env backend's variable: ``AUTO_SECRET_`` + the name upper-cased, `.`/`-` → `_`."""
-    return "AUTO_SECRET_" + name.upper().replace(".", "_").replace("-", "_")
-
-
-def resolve_secret(
-    name: str, config: Config | None, environ: Mapping[str, str] | None = None
-) -> tuple[str | None, str | None, str]:
-    """(value, backend, what was tried) through the configured backends.
-
-    Uses the secrets registry when it is installed, else the env rule alone."""
-    environ = os.environ if environ is None else environ
-    if config is not None:
-        try:
-            from qwak_auto.secrets.registry import resolver
-        except ImportError:  # pragma: no cover - the registry ships with the package
-            pass
-        else:
-            found = resolver(config, environ).lookup(name)
-            tried = ", ".join(found.tried) or "none"
-            return found.value, found.backend, tried
-    value = environ.get(env_var_name(name)) or None
-    return value, "env" if value else None, "env"
+# `--check-secrets`: given a secret name, (resolved?, what was tried, how to fix it). The CLI
+# passes one built on the configured backends (qwak_auto.secrets.service.secret_checker);
+# the file format itself knows no backend.
+SecretLookup = Callable[[str], tuple[bool, str, str]]
 
 
-def secret_problems(
-    documents: Sequence[Document],
-    config: Config | None,
-    environ: Mapping[str, str] | None = None,
-) -> list[Problem]:
+def secret_problems(documents: Sequence[Document], lookup: SecretLookup) -> list[Problem]:
     from qwak_auto.automation.checks import secret_names
-    from qwak_auto.errors import AutoError
 
     problems: list[Problem] = []
-    cache: dict[str, tuple[str | None, str]] = {}
+    cache: dict[str, tuple[bool, str, str]] = {}
     for doc in documents:
         for path, name in secret_names(doc.data):
             if name not in cache:
-                try:
-                    value, _backend, tried = resolve_secret(name, config, environ)
-                    cache[name] = (value, f"backends tried: {tried}")
-                except AutoError as exc:
-                    cache[name] = (None, exc.message)
-            value, detail = cache[name]
-            if value is not None:
+                cache[name] = lookup(name)
+            resolved, detail, hint = cache[name]
+            if resolved:
                 continue
             line, column = doc.positions.value(path)
             problems.append(
@@ -201,7 +170,7 @@ def secret_problems(
                     path=dotted(path),
                     code="secret.unresolved",
                     message=f"the secret `{name}` cannot be resolved ({detail})",
-                    hint=f"store it in a configured backend, e.g. export {env_var_name(name)}=...",
+                    hint=hint,
                 )
             )
     return problems

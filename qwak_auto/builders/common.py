@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto import streams
-from qwak_auto.secrets.redact import redact, redact_obj
+from qwak_auto.redact import redact, redact_obj
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import BuildSpec

@@ -8,39 +8,23 @@ from pathlib import Path
 import typer
 
 from qwak_auto.cli import app
-
-FORMATS = ("text", "json")
-
-
-def _format(value: str) -> str:
-    if value not in FORMATS:
-        from qwak_auto.errors import UsageError
-
-        raise UsageError(f"--format: {value!r} is not a format", "use `text` or `json`")
-    return value
+from qwak_auto.cli.options import FORMAT, Format, project_config
 
 
 @app.command("build")
 def build_command(
     paths: list[Path] = typer.Argument(..., help="Automation files or folders."),
     name: str = typer.Option(..., "--name", "-n", help="The automation whose model to build."),
-    output: str = typer.Option("text", "--format", help="Output as `text` or `json`."),
+    output: Format = FORMAT,
 ) -> None:
     """Build one automation's model now (outside the scheduler) and record the build."""
     from qwak_auto import console
-    from qwak_auto.builders.service import build_automation
-    from qwak_auto.config import load_config
-    from qwak_auto.errors import UsageError
+    from qwak_auto.run.build import build_automation
+    from qwak_auto.schedule.automation_set import find
 
-    fmt = _format(output)
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(
-            "no such file or folder: " + ", ".join(missing), "give automation files or folders"
-        )
-    config = load_config(tuple(paths), env=os.environ)
-    result = build_automation(tuple(paths), name, config, os.environ)
-    if fmt == "json":
+    config = project_config(tuple(paths))
+    result = build_automation(find(name, tuple(paths), config), config, os.environ)
+    if output == "json":
         console.emit_json(
             {
                 "build_id": result.build_id,
@@ -70,11 +54,10 @@ def logs_command(
     """Show the full log of a build, failed ones too (secrets redacted)."""
     import sys
 
-    from qwak_auto.builders.service import build_log
-    from qwak_auto.config import load_config
-    from qwak_auto.secrets.redact import redact
+    from qwak_auto.redact import redact
+    from qwak_auto.run.build import build_log
 
-    config = load_config((), env=os.environ)  # auto.yaml of the working directory, AUTO_HOME
+    config = project_config()  # auto.yaml of the working directory, AUTO_HOME
     path = build_log(config, build_id)
     with path.open(encoding="utf-8", errors="replace") as handle:
         for line in handle:

@@ -12,30 +12,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qwak_auto.cli import app
+from qwak_auto.cli.options import CONFIG, FORMAT, Format, project_config, store_for
 
 if TYPE_CHECKING:
-    from qwak_auto.config import Config
     from qwak_auto.run.contracts import DeployOutcome
 
 ENV_HELP = "Environment from auto.yaml (default: the project's default environment)."
 VARIATION_HELP = "The variation (A/B variant)."
-CONFIG_HELP = "Project config file (default: auto.yaml in the working directory)."
 
 
-def _config(config_file: Path | None) -> Config:
-    from qwak_auto.config import load_config
-
-    return load_config(env=os.environ, config_file=config_file)
-
-
-def _check_format(output_format: str) -> None:
-    if output_format not in ("text", "json"):
-        from qwak_auto.errors import UsageError
-
-        raise UsageError(f"--format: {output_format!r} is not a format", "use `text` or `json`")
-
-
-def _show(outcome: DeployOutcome, output_format: str, verb: str) -> None:
+def _show(outcome: DeployOutcome, output_format: Format, verb: str) -> None:
     from qwak_auto import console
 
     data: dict[str, Any] = {
@@ -64,19 +50,16 @@ def deploy_command(
     max_batch_size: int | None = typer.Option(
         None, "--max-batch-size", min=1, help="Rows per request (more: 413)."
     ),
-    config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    config_file: Path | None = CONFIG,
+    output_format: Format = FORMAT,
 ) -> None:
     """Serve a built model at its stable local address, replacing the build serving there
     without dropping requests. Exit 1 when the new build does not become ready (the previous
     one keeps serving)."""
-    from qwak_auto.deploy.service import deploy_recorded_build
-    from qwak_auto.state import open_store
+    from qwak_auto.run.deployments import deploy_recorded_build
 
-    _check_format(output_format)
-    config = _config(config_file)
-    store = open_store(config)
-    try:
+    config = project_config(config_file=config_file)
+    with store_for(config) as store:
         outcome = deploy_recorded_build(
             config,
             store,
@@ -90,8 +73,6 @@ def deploy_command(
                 "max_batch_size": max_batch_size,
             },
         )
-    finally:
-        store.close()
     _show(outcome, output_format, "deployed")
 
 
@@ -100,20 +81,15 @@ def rollback_command(
     name: str = typer.Argument(..., help="Automation name or model id."),
     env: str | None = typer.Option(None, "--env", help=ENV_HELP),
     variation: str = typer.Option("default", "--variation", help=VARIATION_HELP),
-    config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    config_file: Path | None = CONFIG,
+    output_format: Format = FORMAT,
 ) -> None:
     """Put the previously serving build back, the same zero-downtime way."""
-    from qwak_auto.deploy.service import rollback_model
-    from qwak_auto.state import open_store
+    from qwak_auto.run.deployments import rollback_model
 
-    _check_format(output_format)
-    config = _config(config_file)
-    store = open_store(config)
-    try:
+    config = project_config(config_file=config_file)
+    with store_for(config) as store:
         outcome = rollback_model(config, store, os.environ, name, env=env, variation=variation)
-    finally:
-        store.close()
     _show(outcome, output_format, "rolled back")
 
 
@@ -122,21 +98,16 @@ def undeploy_command(
     model: str = typer.Argument(..., help="Model id (or automation name)."),
     env: str | None = typer.Option(None, "--env", help=ENV_HELP),
     variation: str = typer.Option("default", "--variation", help=VARIATION_HELP),
-    config_file: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    config_file: Path | None = CONFIG,
+    output_format: Format = FORMAT,
 ) -> None:
     """Stop serving a model locally (its proxy and its model server)."""
     from qwak_auto import console
-    from qwak_auto.deploy.service import undeploy_model
-    from qwak_auto.state import open_store
+    from qwak_auto.run.deployments import undeploy_model
 
-    _check_format(output_format)
-    config = _config(config_file)
-    store = open_store(config)
-    try:
+    config = project_config(config_file=config_file)
+    with store_for(config) as store:
         record = undeploy_model(config, store, model, env=env, variation=variation)
-    finally:
-        store.close()
     data = {"model": model, "stopped": record.deployment_id if record else None}
     if output_format == "json":
         console.emit_json(data)

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qwak_auto.cli import app
+from qwak_auto.cli.options import CONFIG, FORMAT, Format, project_config
 
 if TYPE_CHECKING:
-    from qwak_auto.analytics import IngestReport, QueryResult, ScalarResult
-    from qwak_auto.config import Config
+    from qwak_auto.analytics.ingest import IngestReport
+    from qwak_auto.analytics.query import QueryResult, ScalarResult
 
 ingest_app = typer.Typer(
     name="ingest",
@@ -20,28 +21,7 @@ ingest_app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 
-_FORMATS = ("text", "json")
 SHOWN_ROWS = 20
-
-_CONFIG_OPTION = typer.Option(
-    None, "--config", help="Project config (auto.yaml); default: found here."
-)
-_FORMAT_OPTION = typer.Option("text", "--format", help="Output as `text` or `json`.")
-
-
-def _check_format(output_format: str) -> None:
-    from qwak_auto.errors import UsageError
-
-    if output_format not in _FORMATS:
-        raise UsageError(f"--format: {output_format!r} is not a format", "use `text` or `json`")
-
-
-def _config(config_file: Path | None) -> Config:
-    import os
-
-    from qwak_auto.config import load_config
-
-    return load_config(env=os.environ, config_file=config_file)
 
 
 @ingest_app.command("predictions")
@@ -53,20 +33,20 @@ def ingest_predictions_command(
     file_format: str | None = typer.Option(
         None, "--format-in", help="The file's format (jsonl, csv, parquet); default: its suffix."
     ),
-    config_file: Path | None = _CONFIG_OPTION,
-    output_format: str = _FORMAT_OPTION,
+    config_file: Path | None = CONFIG,
+    output_format: Format = FORMAT,
 ) -> None:
     """Load predictions: every row is checked first; any bad row and nothing is loaded."""
-    from qwak_auto.analytics import ingest_file
+    from qwak_auto.run.sink import AnalyticsSink
 
-    _check_format(output_format)
-    report = ingest_file(_config(config_file), file, model_id=model_id, fmt=file_format)
+    sink = AnalyticsSink(project_config(config_file=config_file))
+    report = sink.ingest(file, model_id=model_id, fmt=file_format)
     _render_ingest(report, output_format)
     if not report.ok:
         raise typer.Exit(1)
 
 
-def _render_ingest(report: IngestReport, output_format: str) -> None:
+def _render_ingest(report: IngestReport, output_format: Format) -> None:
     from qwak_auto import console
 
     if output_format == "json":
@@ -98,19 +78,18 @@ def _render_ingest(report: IngestReport, output_format: str) -> None:
 @app.command("query")
 def query_command(
     sql: str = typer.Argument(..., help="One SELECT, as in a threshold or a metric trigger."),
-    config_file: Path | None = _CONFIG_OPTION,
-    output_format: str = _FORMAT_OPTION,
+    config_file: Path | None = CONFIG,
+    output_format: Format = FORMAT,
 ) -> None:
     """Run SQL exactly as a gate or metric trigger would: read-only, one SELECT, bounded.
 
     Shows the first rows, then the value, or why it would not count as a threshold.
 
     Exit 0 when it would count (one row, one finite number), 1 otherwise."""
-    from qwak_auto.analytics import judge, run_query
+    from qwak_auto.analytics.query import judge, run_query
     from qwak_auto.errors import ConditionError
 
-    _check_format(output_format)
-    config = _config(config_file)
+    config = project_config(config_file=config_file)
     try:
         result = run_query(config, sql)
     except ConditionError as exc:
@@ -128,7 +107,7 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def _render_refused(sql: str, exc: Any, output_format: str) -> None:
+def _render_refused(sql: str, exc: Any, output_format: Format) -> None:
     from qwak_auto import console
 
     if output_format == "json":
@@ -139,7 +118,7 @@ def _render_refused(sql: str, exc: Any, output_format: str) -> None:
     console.error(f"would not count as a threshold: {exc.message}", exc.hint)
 
 
-def _render_query(result: QueryResult, outcome: ScalarResult, output_format: str) -> None:
+def _render_query(result: QueryResult, outcome: ScalarResult, output_format: Format) -> None:
     from qwak_auto import console
 
     shown = [[_cell(v) for v in row] for row in result.rows[:SHOWN_ROWS]]

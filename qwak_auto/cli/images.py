@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from qwak_auto.cli import app
+from qwak_auto.cli.options import FORMAT, Format
 
 images_app = typer.Typer(
     name="images",
@@ -14,16 +15,6 @@ images_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(images_app, name="images")
-
-_FORMATS = ("text", "json")
-_FORMAT_OPTION = typer.Option("text", "--format", help="Output as `text` or `json`.")
-
-
-def _check_format(output_format: str) -> None:
-    from qwak_auto.errors import UsageError
-
-    if output_format not in _FORMATS:
-        raise UsageError(f"--format: {output_format!r} is not a format", "use `text` or `json`")
 
 
 @images_app.command("bootstrap")
@@ -40,7 +31,7 @@ def bootstrap_command(
         help="Keep the root filesystem tarball here and reuse it next time (~300 MB).",
     ),
     force: bool = typer.Option(False, "--force", help="Make the root filesystem again."),
-    output_format: str = _FORMAT_OPTION,
+    output_format: Format = FORMAT,
 ) -> None:
     """Make the docker builder's default base image (debootstrap + docker import).
 
@@ -52,7 +43,6 @@ def bootstrap_command(
     from qwak_auto import console
     from qwak_auto.builders import images
 
-    _check_format(output_format)
     made = images.bootstrap(
         tag=tag,
         mirror=mirror,
@@ -77,14 +67,13 @@ def bootstrap_command(
 
 
 @images_app.command("list")
-def list_command(output_format: str = _FORMAT_OPTION) -> None:
+def list_command(output_format: Format = FORMAT) -> None:
     """List the images auto made: base, dependency and model images."""
     import os
 
     from qwak_auto import console
     from qwak_auto.builders import images
 
-    _check_format(output_format)
     rows = images.list_images(os.environ)
     if output_format == "json":
         console.emit_json(

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from qwak_auto.cli import app
+from qwak_auto.cli.options import PROBLEM_FORMAT, ProblemFormat
 
 
 @app.command("import-qwak")
@@ -15,7 +16,7 @@ def import_qwak_command(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write one YAML file per automation here (default: stdout)."
     ),
-    output_format: str = typer.Option("text", "--format", help="Problems as text, json or github."),
+    output_format: ProblemFormat = PROBLEM_FORMAT,
 ) -> None:
     """Convert Qwak `Automation(...)` definitions into automation YAML files.
 
@@ -26,10 +27,6 @@ def import_qwak_command(
     from qwak_auto.errors import UsageError
     from qwak_auto.qwak_import.service import import_qwak
 
-    if output_format not in RENDERERS:
-        raise UsageError(
-            f"--format: {output_format!r} is not a format", f"use one of {', '.join(RENDERERS)}"
-        )
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")

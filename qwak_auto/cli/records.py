@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from qwak_auto.cli import app
-from qwak_auto.cli.run import FORMAT_HELP, NOW_HELP, check_format, load_for, parse_now, store_for
+from qwak_auto.cli.options import FORMAT, NOW_HELP, Format, parse_now, project_config, store_for
 
 
 def _time(value: str | None) -> str:
@@ -26,19 +26,18 @@ def _time(value: str | None) -> str:
 @app.command("status")
 def status_command(
     path: Path | None = typer.Argument(None, help="Automation files or folder."),
-    output: str = typer.Option("text", "--format", help=FORMAT_HELP),
+    output: Format = FORMAT,
 ) -> None:
     """Each automation: trigger, enabled, last run and result, next fire, deployed build.
 
     Without PATH, the automations recorded in the state store are listed."""
     from qwak_auto import console
-    from qwak_auto.schedule import manual as scheduler
+    from qwak_auto.schedule.automation_set import load_set
     from qwak_auto.views import history
 
-    check_format(output)
     roots = (path,) if path is not None else ()
-    config = load_for(roots)
-    automations, problems = scheduler.load_set(roots, config) if roots else ((), ())
+    config = project_config(roots)
+    automations, problems = load_set(roots, config) if roots else ((), ())
     with store_for(config) as store:
         rows = history.status(automations, store, config, datetime.now(UTC))
     if output == "json":
@@ -122,15 +121,14 @@ def history_command(
     name: str | None = typer.Argument(None, help="Only this automation's runs."),
     limit: int = typer.Option(20, "--limit", min=1, help="How many runs, newest first."),
     run_id: str | None = typer.Option(None, "--run", help="Show one run with its steps."),
-    output: str = typer.Option("text", "--format", help=FORMAT_HELP),
+    output: Format = FORMAT,
 ) -> None:
     """Runs newest first; `--run RUN_ID` shows each step with status, duration and reason."""
     from qwak_auto import console
     from qwak_auto.errors import UsageError
     from qwak_auto.views import history
 
-    check_format(output)
-    config = load_for(())
+    config = project_config(())
     with store_for(config) as store:
         if run_id:
             detail = history.run_detail(store, run_id)
@@ -179,18 +177,17 @@ def plan_command(
     path: Path = typer.Argument(..., help="Automation files or folder."),
     count: int = typer.Option(5, "--count", min=1, max=1000, help="Fire times to show."),
     now: str | None = typer.Option(None, "--now", help=NOW_HELP),
-    output: str = typer.Option("text", "--format", help=FORMAT_HELP),
+    output: Format = FORMAT,
 ) -> None:
     """Per automation: the next fire times (with DST notes), the missed slots a run would
     catch up now, and what a run would do. Changes nothing."""
     from qwak_auto import console
-    from qwak_auto.schedule import manual as scheduler
+    from qwak_auto.schedule.automation_set import load_set
     from qwak_auto.schedule.triggers import zone
     from qwak_auto.views import history
 
-    check_format(output)
-    config = load_for((path,))
-    automations, problems = scheduler.load_set((path,), config)
+    config = project_config((path,))
+    automations, problems = load_set((path,), config)
     with store_for(config) as store:
         plans = history.plan(automations, store, config, parse_now(now), count)
     if output == "json":

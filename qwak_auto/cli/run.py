@@ -8,71 +8,21 @@ would run (`auto status`, `auto history`, `auto plan`) is :mod:`qwak_auto.cli.re
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from qwak_auto.cli import app
+from qwak_auto.cli.options import FORMAT, NOW_HELP, Format, parse_now, project_config, store_for
 
 if TYPE_CHECKING:
-    from qwak_auto.config import Config
-    from qwak_auto.run.runner import RunOutcome, Stop
-    from qwak_auto.schedule.manual import TickSummary
+    from qwak_auto.run.control import Stop
+    from qwak_auto.run.records import RunOutcome
+    from qwak_auto.schedule.summary import TickSummary
     from qwak_auto.state.base import StateStore
-
-FORMATS = ("text", "json")
-FORMAT_HELP = "Output as `text` or `json`."
-NOW_HELP = "Evaluate the schedule as of this ISO-8601 time instead of now (testing, replays)."
-
-
-def check_format(value: str) -> str:
-    if value not in FORMATS:
-        from qwak_auto.errors import UsageError
-
-        raise UsageError(f"--format: {value!r} is not a format", "use `text` or `json`")
-    return value
-
-
-def parse_now(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    from qwak_auto.errors import UsageError
-
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"--now: {value!r} is not an ISO-8601 time", "e.g. --now 2026-03-29T01:00:00Z"
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def load_for(paths: tuple[Path, ...]) -> Config:
-    from qwak_auto.config import load_config
-    from qwak_auto.errors import UsageError
-
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(
-            "no such file or folder: " + ", ".join(missing), "give automation files or folders"
-        )
-    return load_config(paths, env=os.environ)
-
-
-@contextmanager
-def store_for(config: Config) -> Iterator[StateStore]:
-    from qwak_auto.state import open_store
-
-    store = open_store(config)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @contextmanager
@@ -139,7 +89,7 @@ def run_command(
     paths: list[Path] = typer.Argument(..., help="Automation files or folders."),
     once: bool = typer.Option(False, "--once", help="Run what is due now, then exit."),
     now: str | None = typer.Option(None, "--now", help=NOW_HELP),
-    output: str = typer.Option("text", "--format", help=FORMAT_HELP),
+    output: Format = FORMAT,
 ) -> None:
     """Run the automations that are due: once (`--once`), or as a service until stopped.
 
@@ -148,16 +98,17 @@ def run_command(
     SIGINT/SIGTERM. As a service it exits 0 on SIGTERM/SIGINT after the current step.
     """
     from qwak_auto import console
-    from qwak_auto.run.runner import Stop
-    from qwak_auto.schedule import manual as scheduler
+    from qwak_auto.run.setup import RunnerSettings
+    from qwak_auto.schedule.loop import serve
+    from qwak_auto.schedule.tick import run_once
 
-    check_format(output)
     roots = tuple(paths)
-    config = load_for(roots)
-    stop = Stop()
+    config = project_config(roots)
+    settings = RunnerSettings.from_environ()
+    stop = settings.stop
     if once:
         with _signals(stop):
-            summary = scheduler.run_once(roots, config, parse_now(now), stop=stop)
+            summary = run_once(roots, config, settings, parse_now(now))
         if output == "json":
             console.emit_json(summary.as_dict())
         else:
@@ -173,11 +124,11 @@ def run_command(
             _render_tick(summary)
 
     with _signals(stop):
-        scheduler.serve(roots, config, stop, on_tick=on_tick)
+        serve(roots, config, settings, on_tick=on_tick)
     raise typer.Exit(0)
 
 
-def _render_outcome(outcome: RunOutcome, store: StateStore, output: str) -> None:
+def _render_outcome(outcome: RunOutcome, store: StateStore, output: Format) -> None:
     from qwak_auto import console
     from qwak_auto.views import history
 
@@ -195,20 +146,20 @@ def _render_outcome(outcome: RunOutcome, store: StateStore, output: str) -> None
 def trigger_command(
     name: str = typer.Argument(..., help="The automation to run now."),
     path: Path = typer.Argument(Path(), help="Automation files or folder (default: .)."),
-    output: str = typer.Option("text", "--format", help=FORMAT_HELP),
+    output: Format = FORMAT,
 ) -> None:
     """Run one automation now (a manual run, recorded with trigger reason "manual").
 
     Exit code: 0 when the run succeeded or was not deployed, 1 when it failed, 130 when
     stopped by SIGINT/SIGTERM."""
-    from qwak_auto.run.runner import Stop
-    from qwak_auto.schedule import manual as scheduler
+    from qwak_auto.run.setup import RunnerSettings
+    from qwak_auto.schedule.manual import trigger
 
-    check_format(output)
-    config = load_for((path,))
-    stop = Stop()
+    config = project_config((path,))
+    settings = RunnerSettings.from_environ()
+    stop = settings.stop
     with _signals(stop):
-        outcome = scheduler.trigger(name, (path,), config, stop=stop)
+        outcome = trigger(name, (path,), config, settings)
     with store_for(config) as store:
         _render_outcome(outcome, store, output)
     raise typer.Exit(_exit_code(outcome.ok, stop))

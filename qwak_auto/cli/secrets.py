@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from qwak_auto.cli import app
-
-if TYPE_CHECKING:
-    from qwak_auto.config import Config
+from qwak_auto.cli.options import CONFIG, FORMAT, Format, project_config
 
 secrets_app = typer.Typer(
     name="secrets",
@@ -19,47 +16,17 @@ secrets_app = typer.Typer(
 )
 app.add_typer(secrets_app, name="secrets")
 
-_FORMATS = ("text", "json")
-
-
-def _check_format(output_format: str) -> None:
-    from qwak_auto.errors import UsageError
-
-    if output_format not in _FORMATS:
-        raise UsageError(f"--format: {output_format!r} is not a format", "use `text` or `json`")
-
-
-def _config(config_file: Path | None, paths: tuple[Path, ...] = ()) -> Config:
-    import os
-
-    from qwak_auto.config import load_config
-    from qwak_auto.errors import UsageError
-
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(
-            "no such file or folder: " + ", ".join(missing), "give automation files or folders"
-        )
-    return load_config(paths, env=os.environ, config_file=config_file)
-
-
-_CONFIG_OPTION = typer.Option(
-    None, "--config", help="Project config (auto.yaml); default: found beside the files or here."
-)
-_FORMAT_OPTION = typer.Option("text", "--format", help="Output as `text` or `json`.")
-
 
 @secrets_app.command("list-backends")
 def list_backends_command(
-    config_file: Path | None = _CONFIG_OPTION,
-    output_format: str = _FORMAT_OPTION,
+    config_file: Path | None = CONFIG,
+    output_format: Format = FORMAT,
 ) -> None:
     """List the secret backends (built-in and plugins) and the configured chain."""
     from qwak_auto import console
     from qwak_auto.secrets.service import backends_report
 
-    _check_format(output_format)
-    config = _config(config_file)
+    config = project_config(config_file=config_file)
     report = backends_report(config)
     if output_format == "json":
         console.emit_json(report)
@@ -86,15 +53,14 @@ def list_backends_command(
 @secrets_app.command("check")
 def check_command(
     name: str = typer.Argument(..., help="The secret NAME, as written in automation files."),
-    config_file: Path | None = _CONFIG_OPTION,
-    output_format: str = _FORMAT_OPTION,
+    config_file: Path | None = CONFIG,
+    output_format: Format = FORMAT,
 ) -> None:
     """Say which backend resolves NAME (the value is never printed). Exit 1 when none does."""
     from qwak_auto import console
     from qwak_auto.secrets.service import check_secret
 
-    _check_format(output_format)
-    config = _config(config_file)
+    config = project_config(config_file=config_file)
     report = check_secret(name, config)
     if output_format == "json":
         console.emit_json(report)
@@ -122,13 +88,13 @@ def metrics_command(
         "--textfile",
         help="Write to this file atomically (node-exporter textfile collector) instead of stdout.",
     ),
-    config_file: Path | None = _CONFIG_OPTION,
+    config_file: Path | None = CONFIG,
 ) -> None:
     """Write Prometheus metrics about automations, runs, builds and deployments."""
     from qwak_auto import console
     from qwak_auto.views.prometheus import render, write_textfile
 
-    config = _config(config_file, tuple(paths or ()))
+    config = project_config(tuple(paths or ()), config_file)
     text = render(config)
     if textfile is None:
         console.out(text.rstrip("\n"))

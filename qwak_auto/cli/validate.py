@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from qwak_auto.cli import app
+from qwak_auto.cli.options import CONFIG, PROBLEM_FORMAT, ProblemFormat
 
 if TYPE_CHECKING:
     from qwak_auto.automation.problems import Problem
@@ -25,29 +26,22 @@ def validate_command(
         metavar="PATH",
         help="Automation files or folders (searched recursively); `-` reads stdin.",
     ),
-    output_format: str = typer.Option(
-        "text", "--format", help="Output as `text`, `json` or `github` (annotations)."
-    ),
+    output_format: ProblemFormat = PROBLEM_FORMAT,
     strict: bool = typer.Option(False, "--strict", help="Count warnings as problems."),
     check_secrets: bool = typer.Option(
         False, "--check-secrets", help="Resolve every secret name through the backends."
     ),
-    config_file: Path | None = typer.Option(
-        None, "--config", help="Project config (auto.yaml); default: found beside the files."
-    ),
+    config_file: Path | None = CONFIG,
 ) -> None:
     """Check automation files: YAML, schema, and the rules the schema cannot say."""
     import os
 
-    from qwak_auto.automation.problems import RENDERERS, counts
+    from qwak_auto.automation.problems import counts
     from qwak_auto.automation.validate import validate_paths
     from qwak_auto.config import load_config
     from qwak_auto.errors import UsageError
+    from qwak_auto.secrets.service import secret_checker
 
-    if output_format not in RENDERERS:
-        raise UsageError(
-            f"--format: {output_format!r} is not a format", "use one of: " + ", ".join(RENDERERS)
-        )
     missing = [p for p in paths if p != "-" and not Path(p).exists()]
     if missing:
         raise UsageError(
@@ -56,14 +50,15 @@ def validate_command(
         )
     files = tuple(Path(p) for p in paths if p != "-")
     config = load_config(files, env=os.environ, config_file=config_file)
-    report = validate_paths(paths, config, check_secrets=check_secrets, environ=os.environ)
+    checker = secret_checker(config, os.environ) if check_secrets else None
+    report = validate_paths(paths, config, secrets=checker)
     _show(report.problems, report.files_checked, output_format)
     errors, _warnings = counts(report.problems, strict=strict)
     if errors:
         raise typer.Exit(1)
 
 
-def _show(problems: Sequence[Problem], files_checked: int, output_format: str) -> None:
+def _show(problems: Sequence[Problem], files_checked: int, output_format: ProblemFormat) -> None:
     from qwak_auto import console
     from qwak_auto.automation.problems import RENDERERS
 
@@ -81,7 +76,7 @@ def _show_rich(problems: Sequence[Problem], files_checked: int) -> None:
 
     from qwak_auto.automation.problems import Problem, Severity
     from qwak_auto.console import rich_file
-    from qwak_auto.secrets.redact import redact
+    from qwak_auto.redact import redact
 
     console = Console(file=rich_file(sys.stdout), highlight=False, soft_wrap=True)
     for p in sorted(problems, key=Problem.sort_key):

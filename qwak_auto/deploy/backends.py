@@ -52,7 +52,7 @@ def role_env(
     import secrets
 
     from qwak_auto.deploy.iam import assume, aws_settings, container_env
-    from qwak_auto.secrets.redact import register
+    from qwak_auto.redact import register
 
     session = f"auto-{target.model_id}-{target.variation}"
     assume(role, session, environ)

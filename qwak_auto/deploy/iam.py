@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from qwak_auto.errors import DeployError
-from qwak_auto.secrets.redact import register
+from qwak_auto.redact import register
 
 DURATION_SECONDS = 3600
 REFRESH_MARGIN = 20 * 60  # more than botocore's 15-minute advisory refresh window

@@ -49,26 +49,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _analytics(method: str, ctx: RunContext, record: DeploymentRecord, when: datetime) -> None:
-    try:
-        from qwak_auto import analytics
-    except ImportError:
-        return
-    func = getattr(analytics, method, None)
-    if func is None:
-        return
-    kwargs = {
-        "model_id": record.model_id,
-        "build_id": record.build_id,
-        "variation": record.variation,
-        "environment": record.environment,
-    }
-    if method == "record_deployment":
-        func(ctx.config, deployed_at=when, **kwargs)
-    else:
-        func(ctx.config, retired_at=when, **kwargs)
-
-
 class KubernetesDeployer:
     name = "kubernetes"
 
@@ -129,11 +109,9 @@ class KubernetesDeployer:
         now = _now()
         serving = replace(record, status="serving", reason="rollout complete")
         ctx.store.save_deployment(serving)
-        _analytics("record_deployment", ctx, serving, now)
         if previous is not None and previous.deployment_id != record.deployment_id:
             retired = replace(previous, status="retired", retired_at=now)
             ctx.store.save_deployment(retired)
-            _analytics("retire_deployment", ctx, retired, now)
         return DeployOutcome(
             environment=environment.name,
             variation=spec.variation_name,

@@ -189,7 +189,6 @@ def deploy_build(
         ) from None
     serving = _with(record, status="serving", detail={**detail, **started})
     store.save_deployment(serving)
-    _analytics("record_deployment", config, serving, deployed_at=serving.created_at)
     log.event(
         "deployed",
         model=target.model_id,
@@ -201,7 +200,6 @@ def deploy_build(
     if previous is not None:
         retire(
             store,
-            config,
             previous,
             status=replaced_status,
             port=port,
@@ -235,7 +233,6 @@ def _with(record: DeploymentRecord, **changes: Any) -> DeploymentRecord:
 
 def retire(
     store: StateStore,
-    config: Config,
     record: DeploymentRecord,
     *,
     status: str = "retired",
@@ -262,36 +259,7 @@ def retire(
             processes.stop_pid(detail.get("pid"), grace=grace)
     retired = _with(record, status=status, retired_at=_now(), reason=reason or record.reason)
     store.save_deployment(retired)
-    _analytics(
-        "retire_deployment",
-        config,
-        retired,
-        retired_at=retired.retired_at,
-    )
     return retired
-
-
-def _analytics(name: str, config: Config, record: DeploymentRecord, **times: Any) -> None:
-    """Tell the analytics store (the gate's deployed-model comparisons read it). Optional:
-    a failure here is logged, never a failed deploy."""
-    try:
-        from qwak_auto import analytics
-
-        fn = getattr(analytics, name)
-    except (ImportError, AttributeError):
-        log.event(f"analytics.{name} is not available; not recorded", level="debug")
-        return
-    try:
-        fn(
-            config,
-            model_id=record.model_id,
-            build_id=record.build_id,
-            variation=record.variation,
-            environment=record.environment,
-            **times,
-        )
-    except Exception as exc:  # noqa: BLE001 - analytics never fails a deploy
-        log.event(f"could not record the deployment in analytics: {exc}", level="warning")
 
 
 def _python_of(record: DeploymentRecord) -> Path | None:
@@ -354,7 +322,6 @@ def rollback(
 
 def undeploy(
     store: StateStore,
-    config: Config,
     target: Target,
     environ: Mapping[str, str] | None = None,
 ) -> DeploymentRecord | None:
@@ -367,4 +334,4 @@ def undeploy(
         processes.stop_pid(pid, grace=10)
     if current is None:
         return None
-    return retire(store, config, current, reason="undeployed", environ=environ)
+    return retire(store, current, reason="undeployed", environ=environ)

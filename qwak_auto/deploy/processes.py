@@ -22,7 +22,7 @@ from typing import Any
 
 from qwak_auto import proc
 from qwak_auto.errors import DeployError
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 
 HOST = "127.0.0.1"
 

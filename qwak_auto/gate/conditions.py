@@ -1,4 +1,5 @@
-"""Deployment conditions (the gate) and metric-trigger evaluation.
+"""Deployment conditions (the gate). The gate only reads: the runner records the build and
+loads new prediction segments (:mod:`qwak_auto.run.sink`) before it asks.
 
 A threshold is a number, or SQL that yields exactly one row with one finite numeric column
 (run read-only and bounded by :mod:`qwak_auto.analytics`). ABOVE means strictly greater,
@@ -11,8 +12,7 @@ of the automation's environments (same variation) by more than ``min_delta`` (ab
 either, by any amount. Where nothing serves yet, or the serving build has no such metric,
 the threshold alone decides and the reason says so.
 
-The threshold and the comparison are :mod:`qwak_auto.analytics.thresholds`; metric triggers are
-:mod:`qwak_auto.schedule.metric` (re-exported here).
+The threshold and the comparison are :mod:`qwak_auto.analytics.thresholds`.
 """
 
 from __future__ import annotations
@@ -25,19 +25,6 @@ from qwak_auto.analytics.thresholds import Threshold, compared, fmt, passes, res
 from qwak_auto.automation.model import Direction
 from qwak_auto.errors import AutoError
 from qwak_auto.run.contracts import Decision
-from qwak_auto.schedule.metric import TRIGGER_LOCK_WAIT, TriggerVerdict, evaluate_metric_trigger
-
-# Re-exported: the scheduler, the gate benchmark and tests import these from here.
-__all__ = [
-    "TRIGGER_LOCK_WAIT",
-    "MetricGate",
-    "Threshold",
-    "TriggerVerdict",
-    "decide_condition",
-    "evaluate_metric_trigger",
-    "passes",
-    "resolve_threshold",
-]
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import BuildMetric
@@ -98,46 +85,21 @@ def _lookup_metric(config: Config, build_id: str, metric: str) -> float | None:
 
 
 class MetricGate:
-    """steps.GATES["build_metric"]: the deployment condition of an automation."""
+    """The gate: the deployment condition of an automation, on what the build logged."""
 
     def decide(self, build: BuildResult, ctx: RunContext) -> Decision:
-        notes = self._load(build, ctx)
         cond = ctx.automation.action.deployment_condition
         if cond is None:
             return Decision(
                 deploy=True,
                 reason="no deployment condition",
                 threshold_source="none",
-                detail={"verdict": "deploy", "reason": "no deployment condition", **notes},
+                detail={"verdict": "deploy", "reason": "no deployment condition"},
             )
-        return decide_condition(build, cond, ctx, notes)
-
-    @staticmethod
-    def _load(build: BuildResult, ctx: RunContext) -> dict[str, Any]:
-        """Record the build and load new prediction segments (this run holds the claim)."""
-        import duckdb
-
-        from qwak_auto.analytics import record_build_and_segments
-
-        record = ctx.store.build(build.build_id)
-        try:
-            rows = record_build_and_segments(
-                ctx.config,
-                build,
-                ctx.automation.name,
-                status=record.status if record else "succeeded",
-                started_at=record.started_at if record else None,
-                ended_at=record.ended_at if record else None,
-            )
-        except (AutoError, OSError, duckdb.Error) as exc:
-            # The decision can still be made (a static threshold needs no store); say so.
-            return {"analytics": f"not updated: {exc}"}
-        return {"analytics": f"build recorded, {rows} new prediction rows loaded"}
+        return decide_condition(build, cond, ctx)
 
 
-def decide_condition(
-    build: BuildResult, cond: BuildMetric, ctx: RunContext, notes: Mapping[str, Any]
-) -> Decision:
+def decide_condition(build: BuildResult, cond: BuildMetric, ctx: RunContext) -> Decision:
     inputs = {
         "metric_name": cond.metric_name,
         "direction": cond.direction.value,
@@ -167,7 +129,6 @@ def decide_condition(
             "sql_value": threshold.value if threshold and threshold.source == "sql" else None,
             "verdict": "deploy" if deploy else "not_deployed",
             "reason": reason,
-            **notes,
             **(extra or {}),
         }
         return Decision(

@@ -14,11 +14,10 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from qwak_auto import log
+from qwak_auto import log, redact
 from qwak_auto.errors import AutoError
 from qwak_auto.notify.http import Delivery, Request, RetryPolicy, send
 from qwak_auto.notify.payloads import EVENTS, slack_message, webhook_fields
-from qwak_auto.secrets import redact
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import Automation, Notification, WebhookNotification

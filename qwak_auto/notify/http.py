@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from qwak_auto.notify import signing
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 
 _BODY_TAIL = 200
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qwak_auto.errors import AutoError
-from qwak_auto.secrets.redact import register
+from qwak_auto.redact import register
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _SESSION_CHARS = re.compile(r"[^\w+=,.@-]+")

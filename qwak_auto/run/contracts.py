@@ -1,22 +1,22 @@
-"""The runner's pipeline: value types handed from step to step, step Protocols, registries.
+"""The runner's pipeline: value types handed from step to step, and the step Protocols.
 
     source ─► builder ─► gate (condition) ─► deployer ─► notifier
 
-Each step takes a typed value and returns one; none reaches back. Implementations are looked
-up by name in the registries below (``"module:attr"`` strings, imported on first use, so a
-command only pays for what it runs). A plugin may add entries before the runner starts.
+Each step takes a typed value and returns one; none reaches back. Builders, deployers and
+notifiers are pluggable by name (:mod:`qwak_auto.registry`); a plugin's part is checked
+against its Protocol when it is made (:mod:`qwak_auto.run.setup`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from qwak_auto.analytics.query import ScalarResult
     from qwak_auto.automation.model import Automation, BuildSpec, MetricTrigger
     from qwak_auto.config import Config, Environment
     from qwak_auto.state.base import StateStore
@@ -107,20 +107,24 @@ class RunSummary:
     error: str = ""  # the failed step and its reason
 
 
+@runtime_checkable
 class Source(Protocol):
     def fetch(self, spec: BuildSpec, ctx: RunContext) -> Checkout: ...
 
 
+@runtime_checkable
 class Builder(Protocol):
     name: str
 
     def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult: ...
 
 
+@runtime_checkable
 class Gate(Protocol):
     def decide(self, build: BuildResult, ctx: RunContext) -> Decision: ...
 
 
+@runtime_checkable
 class Deployer(Protocol):
     name: str
 
@@ -129,6 +133,7 @@ class Deployer(Protocol):
     ) -> DeployOutcome: ...
 
 
+@runtime_checkable
 class Notifier(Protocol):
     def notify(self, event: str, summary: RunSummary, ctx: RunContext) -> Mapping[str, Any]:
         """Send every notification the automation configures for ``event`` (start | success |
@@ -137,37 +142,6 @@ class Notifier(Protocol):
 
 
 class MetricEvaluator(Protocol):
-    """Evaluates a metric trigger's SQL on the analytics store (read-only, bounded)."""
+    """Measures a metric trigger's value (the scheduler's, injected into the tick)."""
 
-    def evaluate(self, trigger: MetricTrigger, config: Config) -> float | None: ...
-
-
-SOURCES: dict[str, str] = {"git": "qwak_auto.source:GitSource"}
-BUILDERS: dict[str, str] = {
-    "local": "qwak_auto.builders.local:LocalBuilder",
-    "docker": "qwak_auto.builders.docker:DockerBuilder",
-}
-GATES: dict[str, str] = {"build_metric": "qwak_auto.gate.conditions:MetricGate"}
-DEPLOYERS: dict[str, str] = {
-    "local": "qwak_auto.deploy.local:LocalDeployer",
-    "kubernetes": "qwak_auto.deploy.kubernetes:KubernetesDeployer",
-}
-NOTIFIERS: dict[str, str] = {"default": "qwak_auto.notify:RunNotifier"}
-EVALUATORS: dict[str, str] = {"sql": "qwak_auto.analytics:SqlEvaluator"}
-
-
-def load(registry: Mapping[str, str], name: str, what: str) -> Any:
-    """Instantiate the implementation registered under ``name`` (no arguments)."""
-    from qwak_auto.errors import ConfigError
-
-    target = registry.get(name)
-    if target is None:
-        raise ConfigError(
-            f"unknown {what} {name!r}", f"known {what}s: {', '.join(sorted(registry))}"
-        )
-    module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"{what} {name!r} is not available: {exc}") from None
-    return getattr(module, attr)()
+    def measure(self, trigger: MetricTrigger, config: Config) -> ScalarResult: ...

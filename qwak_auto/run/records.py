@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from qwak_auto.errors import AutoError
+from qwak_auto.redact import redact
 from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome, RunSummary
-from qwak_auto.secrets.redact import redact
 from qwak_auto.state.base import RunStatus, StepStatus
 
 

@@ -1,8 +1,9 @@
 """Run one claimed run, step by step: source → build → condition → deploy → notify.
 
-Each step is looked up in a registry of :mod:`qwak_auto.run.contracts`, runs in a worker thread with
-a timeout, and is recorded in the state store with its start, end, status and a one-line
-human reason (detail JSON redacted). The run ends:
+Each step's part comes from the run's :class:`~qwak_auto.run.setup.Steps` (the project
+config's, through :mod:`qwak_auto.registry`), runs in a worker thread with a timeout, and
+is recorded in the state store with its start, end, status and a one-line human reason
+(detail JSON redacted). The run ends:
 
 - ``failed`` when a step fails ("step build: <reason>"); an unexpected exception in a step
   is recorded as failed with its type and message, never lost;
@@ -15,7 +16,9 @@ Notifications go out at the start and at the end (success | error | not_deployed
 notifier problem never fails the run. A heartbeat thread renews the run's lease while it is
 active, so a runner killed mid-step is recognised (its lease expires) and the slot retried.
 
-Plugins (``AUTO_STEP_<KIND>``) and step timeouts (``AUTO_TIMEOUT_<STEP>``):
+The build, its metrics and the deployments reach the analytics store through the one
+writer, :class:`~qwak_auto.run.sink.AnalyticsSink`: after the build (before the gate reads)
+and after the deploy. Parts and step timeouts (``AUTO_TIMEOUT_<STEP>``):
 :mod:`qwak_auto.run.setup`. Stop requests and the heartbeat: :mod:`qwak_auto.run.control`.
 What each step records: :mod:`qwak_auto.run.records`.
 """
@@ -25,22 +28,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from qwak_auto import log
-from qwak_auto.automation.model import Automation
-from qwak_auto.config import Config
 from qwak_auto.errors import AutoError
+from qwak_auto.redact import redact, redact_obj
 from qwak_auto.run.contracts import (
     BuildResult,
     Checkout,
     Decision,
     DeployOutcome,
+    Gate,
+    Notifier,
     RunContext,
     RunSummary,
 )
-from qwak_auto.run.control import Heartbeat, Stop, utcnow
+from qwak_auto.run.control import Heartbeat, utcnow
 from qwak_auto.run.records import (
     RunOutcome,
     StepFailed,
@@ -53,24 +58,13 @@ from qwak_auto.run.records import (
     jsonable,
     replace_summary,
 )
-from qwak_auto.run.setup import DEFAULT_TIMEOUTS, STEP_KINDS, load_step, run_secrets, timeouts
-from qwak_auto.secrets.redact import redact, redact_obj
+from qwak_auto.run.setup import DEFAULT_TIMEOUTS, RunnerSettings, run_secrets, steps_for, timeouts
+from qwak_auto.run.sink import AnalyticsSink
 from qwak_auto.state.base import RunRecord, RunStatus, StateStore, StepStatus
 
-# Re-exported: callers and tests import these from qwak_auto.run.runner.
-__all__ = [
-    "DEFAULT_TIMEOUTS",
-    "STEP_KINDS",
-    "RunOutcome",
-    "Runner",
-    "StepFailed",
-    "StepFailedInside",
-    "Stop",
-    "execute",
-    "load_step",
-    "timeouts",
-    "utcnow",
-]
+if TYPE_CHECKING:
+    from qwak_auto.automation.model import Automation
+    from qwak_auto.config import Config
 
 T = TypeVar("T")
 
@@ -87,22 +81,19 @@ class Runner:
         automation: Automation,
         config: Config,
         store: StateStore,
-        owner: str,
-        lease_seconds: float = 60.0,
-        stop: Stop | None = None,
-        step_overrides: Mapping[str, Any] | None = None,
-        environ: Mapping[str, str] | None = None,
+        settings: RunnerSettings,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.run = run
         self.automation = automation
         self.config = config
         self.store = store
-        self.owner = owner
-        self.lease_seconds = lease_seconds
-        self.stop = stop or Stop()
-        self.overrides = step_overrides
-        self.environ: Mapping[str, str] = environ if environ is not None else {}
+        self.owner = settings.owner
+        self.lease_seconds = settings.lease_seconds
+        self.stop = settings.stop
+        self.steps = settings.steps or steps_for(config)
+        self.environ = settings.environ
+        self.sink = AnalyticsSink(config)
         self.clock = clock
         self.timeouts = timeouts(automation, self.environ)
         self._notes: dict[str, Any] = {}
@@ -169,21 +160,21 @@ class Runner:
     def _pipeline(self, ctx: RunContext, summary: RunSummary) -> tuple[RunStatus, str, RunSummary]:
         spec = self.automation.action
         try:
-            source = self._load("source", "source", "git")
+            source = self._load("source", self.steps.source)
             checkout: Checkout = self._step(
                 "source", lambda: source.fetch(spec.build_spec, ctx), checkout_note
             )
             summary = replace_summary(summary, commit=checkout.commit)
             self._between("source")
-            builder = self._load("build", "builder", self.config.builder)
+            builder = self._load("build", self.steps.builder)
             build: BuildResult = self._step(
                 "build", lambda: builder.build(checkout, ctx), build_note
             )
             summary = replace_summary(summary, build_id=build.build_id, commit=build.commit)
             self._between("build")
-            gate = self._load("condition", "gate", "build_metric")
+            gate = self._load("condition", self.steps.gate)
             decision: Decision = self._step(
-                "condition", lambda: gate.decide(build, ctx), decision_note
+                "condition", lambda: decide(gate, self.sink, build, ctx), decision_note
             )
             summary = replace_summary(summary, decision=decision)
             if not decision.deploy:
@@ -191,7 +182,10 @@ class Runner:
                 return RunStatus.NOT_DEPLOYED, "", summary
             self._between("condition")
             self._start("deploy")
-            outcomes = self._step("deploy", lambda: self._deploy(build, ctx), deploy_note)
+            try:
+                outcomes = self._step("deploy", lambda: self._deploy(build, ctx), deploy_note)
+            finally:
+                self.sink.deployments(self.store, self.automation.model_id)
             summary = replace_summary(summary, deployments=outcomes)
         except StepFailed as failed:
             if failed.status == StepStatus.INTERRUPTED:
@@ -203,8 +197,7 @@ class Runner:
         outcomes: list[DeployOutcome] = []
         for name in self.automation.environments:
             env = self.config.environment(name)
-            deployer = load_step("deployer", env.deployer, self.environ, self.overrides)
-            outcome: DeployOutcome = deployer.deploy(build, env, ctx)
+            outcome = self.steps.deployer(env.deployer).deploy(build, env, ctx)
             outcomes.append(outcome)
             if outcome.status != "serving":
                 raise StepFailedInside(
@@ -216,11 +209,11 @@ class Runner:
     def _start(self, step: str) -> None:
         self.store.start_step(self.run.run_id, step, self.clock())
 
-    def _load(self, step: str, kind: str, name: str) -> Any:
-        """Start a step and load its implementation; a missing one fails the step."""
+    def _load(self, step: str, make: Callable[[], T]) -> T:
+        """Start a step and make its part; a part that cannot be made fails the step."""
         self._start(step)
         try:
-            return load_step(kind, name, self.environ, self.overrides)
+            return make()
         except AutoError as exc:
             reason = redact(exc.message)
             self.store.finish_step(
@@ -301,20 +294,22 @@ class Runner:
         self.store.finish_step(self.run.run_id, name, StepStatus.SKIPPED, redact(reason), {}, now)
 
     # -- notifications ------------------------------------------------------------------
-    def _notifier(self) -> Any:
+    def _notifier(self) -> Notifier | None:
         try:
-            return load_step("notifier", "default", self.environ, self.overrides)
+            return self.steps.notifier()
         except AutoError as exc:
             self._notes["unavailable"] = exc.message
             return None
 
-    def _notify(self, notifier: Any, event: str, summary: RunSummary, ctx: RunContext) -> Any:
+    def _notify(self, notifier: Notifier, event: str, summary: RunSummary, ctx: RunContext) -> Any:
         try:
             return self._call("notify", lambda: notifier.notify(event, summary, ctx))
         except StepFailed as failed:
             return {"error": failed.reason}
 
-    def _notify_step(self, notifier: Any, event: str, summary: RunSummary, ctx: RunContext) -> None:
+    def _notify_step(
+        self, notifier: Notifier | None, event: str, summary: RunSummary, ctx: RunContext
+    ) -> None:
         now = self.clock()
         self.store.start_step(self.run.run_id, "notify", now)
         if notifier is None:
@@ -342,27 +337,22 @@ class Runner:
         )
 
 
+def decide(gate: Gate, sink: AnalyticsSink, build: BuildResult, ctx: RunContext) -> Decision:
+    """Record the build and load new prediction segments (this run holds the claim), then
+    ask the gate, which only reads; the decision says what the analytics store got."""
+    note = sink.build(build, ctx.automation.name, ctx.store)
+    decision = gate.decide(build, ctx)
+    return replace(decision, detail={**decision.detail, "analytics": note})
+
+
 def execute(
     run: RunRecord,
     automation: Automation,
     config: Config,
     store: StateStore,
-    *,
-    owner: str,
-    lease_seconds: float = 60.0,
-    stop: Stop | None = None,
-    step_overrides: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
+    settings: RunnerSettings,
 ) -> RunOutcome:
     """Run one claimed run to its end and record it (see the module docstring)."""
     return Runner(
-        run=run,
-        automation=automation,
-        config=config,
-        store=store,
-        owner=owner,
-        lease_seconds=lease_seconds,
-        stop=stop,
-        step_overrides=step_overrides,
-        environ=environ,
+        run=run, automation=automation, config=config, store=store, settings=settings
     ).execute()

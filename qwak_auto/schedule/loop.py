@@ -2,24 +2,26 @@
 
 The loop wakes at least every MAX_SLEEP seconds and earlier when an automation file changes;
 a failed tick (e.g. the database is restarting) is logged and retried after RETRY_SLEEP.
-Stop requests come from the CLI's signal handlers through a :class:`qwak_auto.run.runner.Stop`.
+Stop requests come from the CLI's signal handlers through the settings'
+:class:`qwak_auto.run.control.Stop`.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qwak_auto import log
 from qwak_auto.errors import AutoError
-from qwak_auto.run.control import utcnow
-from qwak_auto.run.runner import Stop
+from qwak_auto.run.control import Stop, utcnow
+from qwak_auto.run.setup import RunnerSettings
 from qwak_auto.schedule.automation_set import fingerprint
-from qwak_auto.schedule.tick import new_owner, run_once
+from qwak_auto.schedule.summary import TickSummary
+from qwak_auto.schedule.tick import run_once
+from qwak_auto.state import open_store
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -31,28 +33,21 @@ RETRY_SLEEP = 10.0  # after a failed tick (e.g. the database is unreachable)
 def serve(
     paths: Sequence[Path],
     config: Config,
-    stop: Stop,
+    settings: RunnerSettings,
     *,
-    environ: Mapping[str, str] | None = None,
     max_ticks: int | None = None,
-    on_tick: Any = None,
+    on_tick: Callable[[TickSummary], None] | None = None,
 ) -> int:
     """Tick, sleep until the next due time (at most MAX_SLEEP, earlier when a file changes),
-    repeat until ``stop`` is requested. Returns the number of ticks."""
-    from qwak_auto.state import open_store
-
-    environ = os.environ if environ is None else environ
-    owner = new_owner()
+    repeat until a stop is requested. Returns the number of ticks."""
+    stop, owner = settings.stop, settings.owner
     store = open_store(config)
     ticks = 0
     seen: set[str] = set()
     try:
         while not stop.soft.is_set():
             try:
-                summary = run_once(
-                    paths, config, utcnow(), owner, store=store, stop=stop, environ=environ,
-                    seen=seen,
-                )  # fmt: skip
+                summary = run_once(paths, config, settings, utcnow(), store=store, seen=seen)
             except Exception as exc:  # noqa: BLE001 - a service outlives a failed tick
                 # e.g. the database is restarting: say so, wait, try again
                 message = (

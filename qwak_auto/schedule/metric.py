@@ -1,24 +1,25 @@
-"""Metric-trigger evaluation: a trigger's SQL against its threshold, then ``for``,
+"""Metric-trigger evaluation: a trigger's value (measured by an injected
+:class:`~qwak_auto.run.contracts.MetricEvaluator`) against its threshold, then ``for``,
 ``cool_down`` and ``on_no_data``; each evaluation is recorded in the state store.
-
-(Re-exported by :mod:`qwak_auto.gate.conditions`, where callers and tests import it from.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from qwak_auto.analytics.query import SqlEvaluator
 from qwak_auto.analytics.thresholds import compared, fmt, passes, resolve_threshold
-from qwak_auto.errors import AutoError
+from qwak_auto.run.sink import AnalyticsSink
+from qwak_auto.state.base import EvaluationRecord
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import Automation, MetricTrigger
     from qwak_auto.config import Config
+    from qwak_auto.run.contracts import MetricEvaluator
     from qwak_auto.state.base import StateStore
-
-TRIGGER_LOCK_WAIT = 0.5  # the scheduler holds no claim: load segments only if the file is free
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,29 +41,26 @@ def _since(raw: Any) -> datetime | None:
         return None
 
 
+# How the tick evaluates a metric trigger (injected; tests and embedders pass their own).
+TriggerEvaluation = Callable[
+    ["Automation", "MetricTrigger", "StateStore", "Config", datetime], TriggerVerdict
+]
+
+
 def evaluate_metric_trigger(
     automation: Automation,
     trigger: MetricTrigger,
     store: StateStore,
     config: Config,
     now: datetime,
+    evaluator: MetricEvaluator | None = None,
 ) -> TriggerVerdict:
-    """Evaluate a metric trigger once: its SQL against its threshold, then ``for``,
+    """Evaluate a metric trigger once: its value against its threshold, then ``for``,
     ``cool_down`` and ``on_no_data``; record the evaluation; say whether to fire."""
-    import duckdb
-
-    from qwak_auto.analytics import evaluate_scalar, ingest_segments
-    from qwak_auto.state.base import EvaluationRecord
-
     scope = automation.name
-    notes: list[str] = []
-    try:
-        ingest_segments(config, wait_seconds=TRIGGER_LOCK_WAIT)
-    except AutoError:
-        notes.append("new prediction segments not loaded (the store is busy)")
-    except (OSError, duckdb.Error) as exc:
-        notes.append(f"new prediction segments not loaded ({exc})")
-    outcome = evaluate_scalar(config, trigger.sql_query)
+    loaded = AnalyticsSink(config).segments()
+    notes = [loaded] if loaded else []
+    outcome = (evaluator or SqlEvaluator()).measure(trigger, config)
     threshold = resolve_threshold(trigger.threshold, config)
     value = outcome.value
     breached = False

@@ -5,52 +5,39 @@ the automation set in the store, then for every automation computes what is due 
 (:mod:`qwak_auto.schedule.triggers`), evaluates metric triggers on their slots, claims each due slot
 exactly once (the store's unique run key) and runs what it claimed, one run after the other.
 
-Environment: ``AUTO_LEASE_SECONDS`` (default 60) is the lease a runner holds on a run and
-renews every third of it; a run whose lease expired is abandoned by the next tick.
+Who runs, with which lease and parts: :class:`qwak_auto.run.setup.RunnerSettings`. Metric
+triggers are evaluated by an injected function
+(:func:`qwak_auto.schedule.metric.evaluate_metric_trigger` by default).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qwak_auto import log
 from qwak_auto.automation.model import Automation, MetricTrigger
 from qwak_auto.automation.problems import Problem
-from qwak_auto.errors import AutoError, UsageError
+from qwak_auto.errors import AutoError
 from qwak_auto.run.control import utcnow
-from qwak_auto.run.runner import RunOutcome, Stop, execute
+from qwak_auto.run.records import RunOutcome
+from qwak_auto.run.runner import execute
+from qwak_auto.run.setup import RunnerSettings
 from qwak_auto.schedule import triggers as schedule
 from qwak_auto.schedule.automation_set import gone, load_set, register
+from qwak_auto.schedule.metric import TriggerEvaluation, evaluate_metric_trigger
 from qwak_auto.schedule.summary import Evaluated, Skipped, TickSummary
+from qwak_auto.state import open_store
 from qwak_auto.state.base import AutomationRecord
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
     from qwak_auto.state.base import StateStore
 
-DEFAULT_LEASE = 60.0
 ALREADY_CLAIMED = "already claimed"
-
-
-def new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def lease_seconds(environ: Mapping[str, str]) -> float:
-    raw = environ.get("AUTO_LEASE_SECONDS", "")
-    try:
-        return max(1.0, float(raw)) if raw else DEFAULT_LEASE
-    except ValueError:
-        raise UsageError(
-            f"AUTO_LEASE_SECONDS: {raw!r} is not a number of seconds", "e.g. AUTO_LEASE_SECONDS=60"
-        ) from None
 
 
 @dataclass(slots=True)
@@ -58,11 +45,8 @@ class _Tick:
     config: Config
     store: StateStore
     now: datetime
-    owner: str
-    lease: float
-    stop: Stop
-    environ: Mapping[str, str]
-    step_overrides: Mapping[str, Any] | None
+    settings: RunnerSettings
+    evaluate_trigger: TriggerEvaluation
     # run keys this process already claimed or saw claimed (the service loop keeps it across
     # ticks, so a slot that is done costs no store transaction on every later tick)
     seen: set[str] = field(default_factory=set)
@@ -83,9 +67,9 @@ class _Tick:
             run_key=key,
             trigger_reason=reason,
             scheduled_for=slot,
-            owner=self.owner,
+            owner=self.settings.owner,
             now=utcnow(),  # leases run on the real clock; ``self.now`` only picks slots
-            lease_seconds=self.lease,
+            lease_seconds=self.settings.lease_seconds,
             forbid_overlap=automation.concurrency != "allow",
         )
         if len(self.seen) > 100_000:
@@ -102,18 +86,7 @@ class _Tick:
                     "slot skipped", automation=automation.name, run_key=key, reason=claim.reason
                 )
             return
-        outcome = execute(
-            claim.run,
-            automation,
-            self.config,
-            self.store,
-            owner=self.owner,
-            lease_seconds=self.lease,
-            stop=self.stop,
-            step_overrides=self.step_overrides,
-            environ=self.environ,
-        )
-        self.runs.append(outcome)
+        self.runs.append(execute(claim.run, automation, self.config, self.store, self.settings))
 
     def evaluate(self, automation: Automation, slot: datetime) -> str | None:
         """Evaluate a metric trigger on ``slot`` (once per slot); the run reason if it fires."""
@@ -124,17 +97,7 @@ class _Tick:
             return None
         self.store.set_value(automation.name, "last_evaluated_slot", marker)
         try:
-            from qwak_auto.gate.conditions import evaluate_metric_trigger
-        except ImportError as exc:
-            self.errors.append(
-                f"{automation.name}: metric trigger not evaluated: the metric evaluator is "
-                f"not available ({exc})"
-            )
-            return None
-        try:
-            verdict = evaluate_metric_trigger(
-                automation, trigger, self.store, self.config, self.now
-            )
+            verdict = self.evaluate_trigger(automation, trigger, self.store, self.config, self.now)
         except AutoError as exc:
             self.errors.append(f"{automation.name}: metric trigger {trigger.name}: {exc.message}")
             return None
@@ -165,27 +128,21 @@ def next_due(
 def run_once(
     paths: Sequence[Path],
     config: Config,
+    settings: RunnerSettings,
     now: datetime | None = None,
-    owner: str | None = None,
     *,
     store: StateStore | None = None,
-    stop: Stop | None = None,
-    environ: Mapping[str, str] | None = None,
-    step_overrides: Mapping[str, Any] | None = None,
+    evaluate_trigger: TriggerEvaluation = evaluate_metric_trigger,
     seen: set[str] | None = None,
 ) -> TickSummary:
     """One tick: everything due at ``now`` is claimed once and run (see the module doc).
 
     ``now`` is the schedule's clock (which slots are due, first registration); claims,
     leases and step times always use the real clock."""
-    environ = os.environ if environ is None else environ
     now = now or utcnow()
-    owner = owner or new_owner()
     automations, problems = load_set(paths, config)
     own_store = store is None
     if store is None:
-        from qwak_auto.state import open_store
-
         store = open_store(config)
     try:
         return _tick(
@@ -195,11 +152,8 @@ def run_once(
                 config=config,
                 store=store,
                 now=now,
-                owner=owner,
-                lease=lease_seconds(environ),
-                stop=stop or Stop(),
-                environ=environ,
-                step_overrides=step_overrides,
+                settings=settings,
+                evaluate_trigger=evaluate_trigger,
                 seen=seen if seen is not None else set(),
             ),
         )
@@ -222,12 +176,12 @@ def _tick(
         automation = by_name.get(run.automation)
         if automation is None or run.scheduled_for is None or run.attempt >= 2:
             continue
-        if tick.stop.soft.is_set():
+        if tick.settings.stop.soft.is_set():
             break
         tick.seen.discard(run.run_key)
         tick.claim_and_run(automation, run.run_key, run.trigger_reason, run.scheduled_for)
     for automation in automations:
-        if tick.stop.soft.is_set():
+        if tick.settings.stop.soft.is_set():
             break
         record = records[automation.name]
         try:
@@ -236,7 +190,7 @@ def _tick(
             tick.errors.append(f"{automation.name}: {exc.message}")
             continue
         for item in due:
-            if tick.stop.soft.is_set():
+            if tick.settings.stop.soft.is_set():
                 break
             reason = item.reason
             if item.evaluate:
@@ -248,7 +202,7 @@ def _tick(
             tick.claim_and_run(automation, key, reason, item.slot)
     return TickSummary(
         now=now,
-        owner=tick.owner,
+        owner=tick.settings.owner,
         automations=len(automations),
         problems=tuple(problems),
         runs=tuple(tick.runs),
@@ -259,5 +213,5 @@ def _tick(
         errors=tuple(tick.errors),
         gone=gone(store, automations),
         next_due=next_due(automations, records, now),
-        stopped=tick.stop.soft.is_set(),
+        stopped=tick.settings.stop.soft.is_set(),
     )

@@ -2,7 +2,7 @@
 
 A backend maps a secret NAME (as written in an automation file, e.g. ``gh_token``) to its
 value, or ``None`` when it does not hold that name. Backends are registered by name: the
-built-ins in :mod:`qwak_auto.secrets.registry`, plugins through the entry-point group
+built-ins in :data:`qwak_auto.registry.SECRET_BACKENDS`, plugins through the entry-point group
 ``qwak_auto.secret_backends``.
 
 A plugin's entry point names a *factory*: a callable (usually the backend class) called as
@@ -21,15 +21,12 @@ it never puts the value in an error message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from qwak_auto.errors import BackendError
 
 if TYPE_CHECKING:
-    from qwak_auto.config import Config
-
-ENTRY_POINT_GROUP = "qwak_auto.secret_backends"
+    pass
 
 # The grammar of secret names in automation files (SPEC-REFERENCE.md).
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
@@ -40,9 +37,6 @@ class SecretBackend(Protocol):
     description: str
 
     def get(self, name: str) -> str | None: ...
-
-
-BackendFactory = Callable[["Config", Mapping[str, str]], SecretBackend]
 
 
 def check_name(name: str, *, allow_slash: bool = False) -> str:

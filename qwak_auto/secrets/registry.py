@@ -1,9 +1,7 @@
 """Which secret backends exist, and resolving a name through the configured chain.
 
-Built-ins are registered first, then the entry points of the group
-``qwak_auto.secret_backends`` (httpie's plugin manager does the same). A plugin that fails to
-load is reported with its distribution name and never crashes ``auto``; a plugin cannot
-replace a built-in (that would let an installed package intercept every secret).
+The backends themselves are :data:`qwak_auto.registry.SECRET_BACKENDS`: the built-ins, then
+the entry points of ``qwak_auto.secret_backends``.
 
 The chain is ``config.secrets`` (``auto.yaml: secrets: [env, file]``, ``AUTO_SECRETS``); the
 first backend that holds the name wins. Every resolved value is registered with the redactor
@@ -12,49 +10,22 @@ before it is returned.
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from qwak_auto import log
+from qwak_auto import log, redact
 from qwak_auto.errors import AutoError, BackendError, ConfigError
-from qwak_auto.secrets import redact
-from qwak_auto.secrets.base import ENTRY_POINT_GROUP, SecretBackend, check_name
+from qwak_auto.registry import SECRET_BACKENDS, Catalog, SecretBackendFactory
+from qwak_auto.secrets.base import SecretBackend, check_name, env_var_name
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
 
-BUILTINS: Mapping[str, str] = {
-    "env": "qwak_auto.secrets.env:EnvBackend",
-    "file": "qwak_auto.secrets.file:FileBackend",
-    "kubernetes": "qwak_auto.secrets.kubernetes:KubernetesBackend",
-    "vault": "qwak_auto.secrets.vault:VaultBackend",
-}
 MIN_LENGTH = redact._MIN_LEN
-
-
-@dataclass(frozen=True, slots=True)
-class BackendInfo:
-    name: str
-    description: str
-    origin: str  # "built-in" or "plugin <distribution> <version>"
-    factory: Any  # the callable (config, environ) -> SecretBackend
-
-
-@dataclass(frozen=True, slots=True)
-class PluginFailure:
-    name: str
-    distribution: str
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class Catalog:
-    backends: Mapping[str, BackendInfo]
-    failures: tuple[PluginFailure, ...] = ()
+BackendCatalog = Catalog[SecretBackendFactory]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,44 +39,6 @@ class Lookup:
     errors: Mapping[str, str] = field(default_factory=dict)  # backend -> why it failed
 
 
-def _import(target: str) -> Any:
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
-def _dist_name(entry_point: Any) -> str:
-    dist = getattr(entry_point, "dist", None)
-    if dist is None:
-        return "<unknown distribution>"
-    return f"{dist.name} {dist.version}"
-
-
-def catalog() -> Catalog:
-    """Every backend: built-ins, then plugins (with the failures of those that did not load)."""
-    from importlib.metadata import entry_points
-
-    backends: dict[str, BackendInfo] = {}
-    for name, target in BUILTINS.items():
-        factory = _import(target)
-        backends[name] = BackendInfo(name, str(factory.description), "built-in", factory)
-    failures: list[PluginFailure] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = _dist_name(ep)
-        if ep.name in backends:
-            failures.append(
-                PluginFailure(ep.name, dist, f"the name {ep.name!r} is taken by a built-in backend")
-            )
-            continue
-        try:
-            factory = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not crash auto
-            failures.append(PluginFailure(ep.name, dist, f"{type(exc).__name__}: {exc}"))
-            continue
-        description = str(getattr(factory, "description", "") or "")
-        backends[ep.name] = BackendInfo(ep.name, description, f"plugin {dist}", factory)
-    return Catalog(backends, tuple(failures))
-
-
 class Resolver:
     """The chain of backends of one project config. Callable: ``name -> value``.
 
@@ -114,7 +47,10 @@ class Resolver:
     """
 
     def __init__(
-        self, config: Config, environ: Mapping[str, str] | None = None, cat: Catalog | None = None
+        self,
+        config: Config,
+        environ: Mapping[str, str] | None = None,
+        cat: BackendCatalog | None = None,
     ) -> None:
         self.config = config
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
@@ -124,9 +60,9 @@ class Resolver:
         self.chain: tuple[str, ...] = tuple(config.secrets)
 
     @property
-    def catalog(self) -> Catalog:
+    def catalog(self) -> BackendCatalog:
         if self._catalog is None:
-            self._catalog = catalog()
+            self._catalog = SECRET_BACKENDS.catalog()
             for failure in self._catalog.failures:
                 log.event(
                     "secret backend plugin not loaded",
@@ -138,7 +74,7 @@ class Resolver:
         return self._catalog
 
     def _unknown(self, name: str) -> ConfigError:
-        known = ", ".join(sorted(self.catalog.backends))
+        known = ", ".join(sorted(self.catalog.plugins))
         failed = [f for f in self.catalog.failures if f.name == name]
         if failed:
             f = failed[0]
@@ -156,7 +92,7 @@ class Resolver:
         with self._lock:
             if name in self._backends:
                 return self._backends[name]
-            info = self.catalog.backends.get(name)
+            info = self.catalog.plugins.get(name)
             if info is None:
                 raise self._unknown(name)
             try:
@@ -220,8 +156,6 @@ def unresolved_error(found: Lookup) -> BackendError:
         message += f" (failed: {failures})"
     hint = "store it in one of the configured backends"
     if "env" in found.tried:
-        from qwak_auto.secrets.base import env_var_name
-
         hint += f", e.g. export {env_var_name(found.name)}=..."
     return BackendError(message, hint)
 

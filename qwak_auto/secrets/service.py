@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from qwak_auto.secrets.registry import Resolver, catalog, unresolved_error
+from qwak_auto.errors import AutoError
+from qwak_auto.registry import SECRET_BACKENDS
+from qwak_auto.secrets.registry import Resolver, unresolved_error
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -13,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def backends_report(config: Config) -> dict[str, Any]:
-    cat = catalog()
+    cat = SECRET_BACKENDS.catalog()
     chain = list(config.secrets)
     backends = [
         {
@@ -22,7 +25,7 @@ def backends_report(config: Config) -> dict[str, Any]:
             "origin": info.origin,
             "position": chain.index(info.name) + 1 if info.name in chain else None,
         }
-        for info in cat.backends.values()
+        for info in cat.plugins.values()
     ]
     return {
         "chain": chain,
@@ -48,3 +51,22 @@ def check_secret(
         "errors": dict(found.errors),
         "hint": hint,
     }
+
+
+def secret_checker(
+    config: Config, environ: Mapping[str, str] | None = None
+) -> Callable[[str], tuple[bool, str, str]]:
+    """For `auto validate --check-secrets`: name -> (resolved?, what was tried, how to fix)."""
+    resolver = Resolver(config, environ)
+
+    def check(name: str) -> tuple[bool, str, str]:
+        try:
+            found = resolver.lookup(name)
+        except AutoError as exc:
+            return False, exc.message, exc.hint or "fix the secret backends in auto.yaml"
+        if found.value is not None:
+            return True, f"found in {found.backend}", ""
+        tried = ", ".join(found.tried) or "none"
+        return False, f"backends tried: {tried}", unresolved_error(found).hint
+
+    return check

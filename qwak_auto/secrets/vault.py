@@ -33,8 +33,8 @@ import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from qwak_auto import redact
 from qwak_auto.errors import BackendError
-from qwak_auto.secrets import redact
 from qwak_auto.secrets.base import check_name
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 from qwak_auto.serve.io import BadRequest, Payload, parse_invocations, parse_predict, to_frame_json
 from qwak_auto.serve.metrics import Metrics
 from qwak_auto.serve.predlog import PredictionLog

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 from qwak_auto.serve.io import Payload
 from qwak_auto.serve.metrics import Metrics
 from qwak_auto.serve.predlog import Entry, PredictionLog

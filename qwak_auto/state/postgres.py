@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from qwak_auto import redact
 from qwak_auto.errors import StateError
-from qwak_auto.secrets import redact
 from qwak_auto.state.claims import SqlStore
 from qwak_auto.state.sql import POSTGRES_TYPES, Tx, jsonable, utc
 

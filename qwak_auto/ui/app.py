@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from qwak_auto.config import Config
-from qwak_auto.secrets.redact import redact_obj
+from qwak_auto.redact import redact_obj
 from qwak_auto.ui import pages
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from html import escape
 
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 from qwak_auto.state.base import RunRecord, StepRecord
 from qwak_auto.ui.chart import svg
 from qwak_auto.ui.data import Overview

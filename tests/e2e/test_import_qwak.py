@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from qwak_auto.cli import main
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "qwak"
-
-pytest.importorskip("qwak_auto.automation.validate")
 
 
 def test_import_writes_files_that_validate(tmp_path, capsys):

@@ -16,7 +16,7 @@ import pytest
 
 from qwak_auto.cli import main
 from tests.integration.run.conftest import write_cron
-from tests.integration.run.fake_steps import PLUGIN_ENV
+from tests.integration.run.fake_steps import use_fake_steps
 
 
 def _error(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 2) -> str:
@@ -117,8 +117,7 @@ def test_an_empty_folder_is_a_warning_not_silence(
 def test_ctrl_c_during_a_run_exits_130(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in PLUGIN_ENV.items():
-        monkeypatch.setenv(key, value)
+    use_fake_steps(tmp_path, monkeypatch)
     monkeypatch.setenv("FAKE_BUILD_SECONDS", "1")
     write_cron(tmp_path, "hourly", "0 * * * *")
     # SIGINT arrives while the build runs: the run stops after that step, recorded as

@@ -1,5 +1,5 @@
 """`auto run / trigger / status / history / plan` as a user types them (in-process main()),
-with the fake steps plugged in through AUTO_STEP_<KIND>."""
+with the fake builder and deployer plugged in as a plugin distribution."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from qwak_auto.cli import main
-from tests.integration.run.conftest import write_cron
-from tests.integration.run.fake_steps import PLUGIN_ENV
+from tests.integration.run.conftest import model_repo, write_cron
+from tests.integration.run.fake_steps import use_fake_steps
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = "2026-05-01T12:00:00Z"
@@ -19,8 +19,7 @@ NOW = "2026-05-01T12:00:00Z"
 
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key, value in PLUGIN_ENV.items():
-        monkeypatch.setenv(key, value)
+    use_fake_steps(tmp_path, monkeypatch)
     monkeypatch.setenv("FAKE_BUILD_SECONDS", "0")
     monkeypatch.chdir(tmp_path)
     f = tmp_path / "automations"
@@ -70,7 +69,7 @@ def test_run_once_then_status_and_history(folder, capsys) -> None:
     text = capsys.readouterr().out
     assert "succeeded" in text
     assert "condition" in text
-    assert "fake gate: always" in text
+    assert "deploy: no deployment condition" in text  # the gate step's reason
     assert main(["status", str(folder)]) == 0
     assert "cron 30 2 * * * (Europe/Berlin)" in capsys.readouterr().out
 
@@ -122,7 +121,7 @@ def test_plan_shows_dst_notes_and_what_a_run_does(folder, capsys) -> None:
     berlin = next(p for p in plan["automations"] if p["name"] == "berlin")
     assert berlin["next"][0]["utc"] == "2026-03-29T01:00:00+00:00"
     assert "does not exist on 2026-03-29" in berlin["next"][0]["note"]
-    assert berlin["action"]["source"] == "https://example.com/r.git"
+    assert berlin["action"]["source"] == str(model_repo())
     assert berlin["action"]["environments"] == [{"name": "dev", "deployer": "local"}]
     capsys.readouterr()
     assert main(["plan", str(folder), "--count", "1", "--now", "2026-03-28T12:00:00Z"]) == 0

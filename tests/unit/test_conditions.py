@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from qwak_auto.analytics import ingest_file, record_build, run_query
+from qwak_auto.analytics.ingest import ingest_file
+from qwak_auto.analytics.query import run_query
+from qwak_auto.analytics.store import record_build
 from qwak_auto.automation.model import (
     Automation,
     BuildDeploy,
@@ -25,8 +27,11 @@ from qwak_auto.automation.model import (
     NoneTrigger,
 )
 from qwak_auto.config import Config, load_config
-from qwak_auto.gate.conditions import MetricGate, evaluate_metric_trigger
+from qwak_auto.gate.conditions import MetricGate
 from qwak_auto.run.contracts import BuildResult, Decision, RunContext
+from qwak_auto.run.runner import decide
+from qwak_auto.run.sink import AnalyticsSink
+from qwak_auto.schedule.metric import evaluate_metric_trigger
 from qwak_auto.state import open_store
 from qwak_auto.state.base import BuildRecord, DeploymentRecord, StateStore
 
@@ -90,7 +95,7 @@ def _decide(
         started_at=T0,
         log_dir=config.home / "runs" / "r1",
     )
-    decision = MetricGate().decide(build, ctx)
+    decision = decide(MetricGate(), AnalyticsSink(config), build, ctx)
     json.dumps(dict(decision.detail), allow_nan=False)  # the runner stores it as JSON
     return decision
 

@@ -190,9 +190,9 @@ def test_unknown_event_never_raises(tmp_path: Path) -> None:
 
 
 def test_notifier_importable_from_registry() -> None:
-    from qwak_auto.run import contracts as steps
+    from qwak_auto.registry import NOTIFIERS
 
-    assert isinstance(steps.load(steps.NOTIFIERS, "default", "notifier"), RunNotifier)
+    assert isinstance(NOTIFIERS.get("automation").factory(), RunNotifier)
 
 
 def test_budget_stops_retries_before_the_runner_timeout() -> None:

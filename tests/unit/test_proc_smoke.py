@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from qwak_auto import redact
 from qwak_auto.automation.units import memory_bytes, normalise_memory, parse_duration
-from qwak_auto.secrets import redact
 
 
 def test_units():

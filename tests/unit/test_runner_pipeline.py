@@ -5,20 +5,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from qwak_auto import redact
 from qwak_auto.automation.model import Automation, from_document
 from qwak_auto.config import Config, load_config
 from qwak_auto.errors import BuildError, DeployError
 from qwak_auto.run import runner
 from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome
-from qwak_auto.secrets import redact
+from qwak_auto.run.control import Stop
+from qwak_auto.run.setup import RunnerSettings, steps_for
 from qwak_auto.state import open_store
 from qwak_auto.state.base import RunRecord, RunStatus, StateStore, StepStatus
+from tests.plugins import install_plugin
 
 OWNER = "test:1:abc"
 
@@ -139,10 +143,11 @@ def run(store, config, automation=None, environ=None, stop=None, lease=60.0, **c
     automation = automation or make_automation()
     record = claim(store, automation)
     steps = fakes(**changes)
-    outcome = runner.execute(
-        record, automation, config, store, owner=OWNER, step_overrides=steps,
-        environ=environ or {}, stop=stop, lease_seconds=lease,
+    settings = RunnerSettings(
+        owner=OWNER, lease_seconds=lease, stop=stop or Stop(), environ=environ or {},
+        steps=steps_for(config, **steps),
     )  # fmt: skip
+    outcome = runner.execute(record, automation, config, store, settings)
     return outcome, steps
 
 
@@ -221,29 +226,54 @@ def test_notifier_problem_never_fails_the_run(store, config) -> None:
     assert "RuntimeError: slack is down" in str(notify.detail)
 
 
-def test_missing_step_implementation_fails_that_step(store, config) -> None:
-    steps = fakes()
-    del steps["source"]
-    automation = make_automation()
-    record = claim(store, automation)
-    outcome = runner.execute(
-        record, automation, config, store, owner=OWNER, step_overrides=steps,
-        environ={"AUTO_STEP_SOURCE": "qwak_auto.does_not_exist:Nope"},
-    )  # fmt: skip
-    assert outcome.status is RunStatus.FAILED
-    assert outcome.error.startswith("step source: source 'git' is not available")
-
-
-def test_env_plugin_override(store, config) -> None:
+def test_a_plugin_that_fails_to_load_fails_its_step(store, config, tmp_path, monkeypatch) -> None:
+    install_plugin(
+        tmp_path, monkeypatch, {"qwak_auto.builders": {"broken": "qwak_auto.does_not_exist:Nope"}}
+    )
     steps = fakes()
     del steps["builder"]
     automation = make_automation()
     record = claim(store, automation)
-    outcome = runner.execute(
-        record, automation, config, store, owner=OWNER, step_overrides=steps,
-        environ={"AUTO_STEP_BUILDER": "tests.unit.test_runner_pipeline:FakeBuilder"},
-    )  # fmt: skip
+    settings = RunnerSettings(
+        owner=OWNER, steps=steps_for(replace(config, builder="broken"), **steps)
+    )
+    outcome = runner.execute(record, automation, config, store, settings)
+    assert outcome.status is RunStatus.FAILED
+    assert outcome.error.startswith(
+        "step build: builder 'broken' (from auto-test-plugins 0.1) failed to load: "
+        "ModuleNotFoundError"
+    )
+    assert [s.name for s in store.steps(outcome.run_id)] == ["source", "build", "notify"]
+
+
+def test_a_plugin_builder_is_used_by_name(store, config, tmp_path, monkeypatch) -> None:
+    install_plugin(
+        tmp_path,
+        monkeypatch,
+        {"qwak_auto.builders": {"fake": "tests.unit.test_runner_pipeline:FakeBuilder"}},
+    )
+    (tmp_path / "auto.yaml").write_text("builder: fake\n")
+    chosen = load_config((), env={"AUTO_HOME": str(tmp_path / ".auto")}, cwd=tmp_path)
+    steps = fakes()
+    del steps["builder"]
+    automation = make_automation()
+    record = claim(store, automation)
+    settings = RunnerSettings(owner=OWNER, steps=steps_for(chosen, **steps))
+    outcome = runner.execute(record, automation, chosen, store, settings)
     assert outcome.status is RunStatus.SUCCEEDED
+
+
+def test_a_plugin_without_the_interface_fails_its_step(
+    store, config, tmp_path, monkeypatch
+) -> None:
+    install_plugin(tmp_path, monkeypatch, {"qwak_auto.builders": {"odd": "builtins:object"}})
+    steps = fakes()
+    del steps["builder"]
+    automation = make_automation()
+    record = claim(store, automation)
+    settings = RunnerSettings(owner=OWNER, steps=steps_for(replace(config, builder="odd"), **steps))
+    outcome = runner.execute(record, automation, config, store, settings)
+    assert outcome.error == "step build: builder 'odd' does not have the Builder interface"
 
 
 def test_secrets_are_redacted_in_reasons(store, config) -> None:
@@ -271,7 +301,7 @@ def test_every_environment_is_deployed(store, config) -> None:
 
 
 def test_stop_after_current_step(store, config) -> None:
-    stop = runner.Stop()
+    stop = Stop()
 
     class StoppingSource(FakeSource):
         def fetch(self, spec, ctx):
@@ -285,7 +315,7 @@ def test_stop_after_current_step(store, config) -> None:
 
 
 def test_second_stop_interrupts_the_running_step(store, config) -> None:
-    stop = runner.Stop()
+    stop = Stop()
 
     def signals() -> None:
         time.sleep(0.3)

@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from qwak_auto.config import Config, load_config
-from qwak_auto.schedule import manual as scheduler
+from qwak_auto.run.setup import RunnerSettings, steps_for
+from qwak_auto.schedule.metric import TriggerVerdict, evaluate_metric_trigger
+from qwak_auto.schedule.summary import TickSummary
+from qwak_auto.schedule.tick import run_once
 from qwak_auto.state import open_store
 from qwak_auto.state.base import RunStatus, StateStore
 from tests.unit.test_runner_pipeline import fakes
@@ -51,11 +54,15 @@ def store(config: Config) -> Iterator[StateStore]:
     s.close()
 
 
-def tick(folder, config, store, now=NOW, **changes: Any) -> scheduler.TickSummary:
-    return scheduler.run_once(
-        (folder,), config, now, "tester:1:x", store=store, environ=ENV,
-        step_overrides=fakes(**changes),
-    )  # fmt: skip
+def tick(
+    folder, config, store, now=NOW, evaluate_trigger=evaluate_metric_trigger, **changes: Any
+) -> TickSummary:
+    settings = RunnerSettings(
+        owner="tester:1:x", environ=ENV, steps=steps_for(config, **fakes(**changes))
+    )
+    return run_once(
+        (folder,), config, settings, now, store=store, evaluate_trigger=evaluate_trigger
+    )
 
 
 def test_a_due_slot_is_claimed_once(folder, config, store) -> None:
@@ -201,34 +208,29 @@ METRIC = (
 )
 
 
-def test_metric_trigger_fires_a_run(folder, config, store, monkeypatch) -> None:
-    from qwak_auto.gate import conditions
-
+def test_metric_trigger_fires_a_run(folder, config, store) -> None:
     calls: list[datetime] = []
 
     def fake(automation, trigger, store, config, now):
         calls.append(now)
-        return conditions.TriggerVerdict(fire=True, value=0.5, reason="value 0.5 > 0.3")
+        return TriggerVerdict(fire=True, value=0.5, reason="value 0.5 > 0.3")
 
-    monkeypatch.setattr(conditions, "evaluate_metric_trigger", fake)
     write(folder, "drifty", METRIC)
-    summary = tick(folder, config, store)
+    summary = tick(folder, config, store, evaluate_trigger=fake)
     assert [r.summary.trigger_reason for r in summary.runs] == ["metric drift: value 0.5 > 0.3"]
     assert len(summary.evaluations) == 1
-    again = tick(folder, config, store, NOW + timedelta(minutes=1))  # same slot: not again
+    # the same slot: not again
+    again = tick(folder, config, store, NOW + timedelta(minutes=1), evaluate_trigger=fake)
     assert again.evaluations == ()
     assert len(calls) == 1
 
 
-def test_metric_trigger_not_firing_claims_nothing(folder, config, store, monkeypatch) -> None:
-    from qwak_auto.gate import conditions
-
+def test_metric_trigger_not_firing_claims_nothing(folder, config, store) -> None:
     def fake(automation, trigger, store, config, now):
-        return conditions.TriggerVerdict(fire=False, value=0.1, reason="value 0.1 <= 0.3")
+        return TriggerVerdict(fire=False, value=0.1, reason="value 0.1 <= 0.3")
 
-    monkeypatch.setattr(conditions, "evaluate_metric_trigger", fake)
     write(folder, "drifty", METRIC)
-    summary = tick(folder, config, store)
+    summary = tick(folder, config, store, evaluate_trigger=fake)
     assert summary.runs == ()
     assert summary.evaluations[0].reason == "value 0.1 <= 0.3"
     assert store.runs("drifty") == ()

@@ -9,7 +9,7 @@ import pytest
 
 from qwak_auto import source
 from qwak_auto.errors import SourceError
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 
 
 @pytest.mark.parametrize(

@@ -167,7 +167,7 @@ def engine_inspect(engine: Engine, image: str) -> str:
 
 def _temporary_credentials(log: str) -> tuple[str, ...]:
     """The role's temporary credentials: the redactor knows them, the log masks them."""
-    from qwak_auto.secrets import redact
+    from qwak_auto import redact
 
     values = tuple(v for v in redact._values if len(v) > 12)
     for value in values:

@@ -18,8 +18,8 @@ import pytest
 
 from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
 from qwak_auto.config import Config
+from qwak_auto.redact import register
 from qwak_auto.run.contracts import RunContext
-from qwak_auto.secrets.redact import register
 from qwak_auto.state import open_url
 from qwak_auto.state.base import StateStore
 

@@ -139,7 +139,7 @@ def test_docker_builds_are_served_swapped_and_undeployed(
         assert len(_containers(docker_engine)) == 1
 
         # undeploy: the proxy and the container stop; nothing is left in the engine.
-        undeploy(store, config, TARGET, environ)
+        undeploy(store, TARGET, environ)
         assert _containers(docker_engine) == []
         assert not processes.alive(proxy_pid)
         assert store.serving("churn", "dev", "default") is None

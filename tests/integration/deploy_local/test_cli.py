@@ -129,9 +129,7 @@ def test_runner_deploy_step(world: World, tmp_path: Path) -> None:
     from qwak_auto.deploy.local import undeploy
     from qwak_auto.deploy.settings import Target
 
-    undeploy(
-        world.store, world.config, Target(model_id="churn", environment="dev", variation="blue")
-    )
+    undeploy(world.store, Target(model_id="churn", environment="dev", variation="blue"))
     assert ingest_segments(world.config) == 1
     with duckdb.connect(str(store_path(world.config)), read_only=True) as conn:
         row = conn.execute(

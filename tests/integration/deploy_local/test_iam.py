@@ -17,7 +17,7 @@ from qwak_auto.deploy.iam import role_credentials
 from qwak_auto.deploy.local import deploy_build
 from qwak_auto.deploy.settings import ServeSettings, Target
 from qwak_auto.errors import DeployError
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 from tests.conftest import missing_service
 from tests.integration.deploy_local.conftest import World
 

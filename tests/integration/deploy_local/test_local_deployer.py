@@ -90,7 +90,7 @@ def test_swaps_under_load_drop_nothing(world: World) -> None:
     assert statuses == {"build-B": "rolled_back"}
 
     # 4. undeploy stops the proxy and the server
-    record = undeploy(world.store, world.config, TARGET)
+    record = undeploy(world.store, TARGET)
     assert record is not None
     assert record.status == "retired"
     assert not processes.port_open(port)
@@ -119,5 +119,5 @@ def test_daemon_mode_is_found_by_its_pid_file(world: World) -> None:
     assert processes.alive(pid)
     assert health(record) == "healthy"
     assert request(_port(outcome.address), "GET", "/ready")[0] == 200
-    undeploy(world.store, world.config, TARGET)
+    undeploy(world.store, TARGET)
     assert not processes.alive(pid)

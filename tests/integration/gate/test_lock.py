@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.analytics import ensure_store, ingest_segments, run_query, store_path, writer
+from qwak_auto.analytics.ingest import ingest_segments
+from qwak_auto.analytics.query import run_query
+from qwak_auto.analytics.store import ensure_store, store_path, writer
 from qwak_auto.automation.model import (
     Automation,
     BuildDeploy,
@@ -24,7 +26,7 @@ from qwak_auto.automation.model import (
 )
 from qwak_auto.config import Config, load_config
 from qwak_auto.errors import ConditionError
-from qwak_auto.gate.conditions import evaluate_metric_trigger
+from qwak_auto.schedule.metric import evaluate_metric_trigger
 from qwak_auto.state import open_store
 
 HOLD = """
@@ -119,7 +121,7 @@ INGEST = """
 import sys
 from pathlib import Path
 from qwak_auto.config import load_config
-from qwak_auto.analytics import ingest_segments
+from qwak_auto.analytics.ingest import ingest_segments
 config = load_config(env={"AUTO_HOME": sys.argv[1]}, cwd=Path(sys.argv[1]))
 print(ingest_segments(config))
 """

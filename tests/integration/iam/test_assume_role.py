@@ -9,7 +9,7 @@ import pytest
 
 from qwak_auto.errors import BuildError, DeployError
 from qwak_auto.platform import aws as iam
-from qwak_auto.secrets.redact import redact
+from qwak_auto.redact import redact
 from tests.integration.iam.moto import ROLE, RUNNER_SECRET, runner_environ
 
 

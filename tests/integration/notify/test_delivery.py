@@ -15,10 +15,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 from werkzeug.datastructures import Headers
 
+from qwak_auto import redact
 from qwak_auto.automation.model import SlackNotification, WebhookNotification
 from qwak_auto.notify import RunNotifier
 from qwak_auto.notify.http import RetryPolicy
-from qwak_auto.secrets import redact
 from tests.integration.notify.conftest import make_ctx, make_summary
 
 FAST = RetryPolicy(timeout=2.0, retries=3, backoff=0.01)

@@ -9,18 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pytest_httpserver import HTTPServer
 
-runner = pytest.importorskip(
-    "qwak_auto.run.runner", reason="qwak_auto.run.runner is not written yet"
-)
-
-from qwak_auto.automation.model import from_document  # noqa: E402
-from qwak_auto.config import load_config  # noqa: E402
-from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome  # noqa: E402
-from qwak_auto.state import open_store  # noqa: E402
-from qwak_auto.state.base import RunStatus, StepStatus  # noqa: E402
+from qwak_auto.automation.model import from_document
+from qwak_auto.config import load_config
+from qwak_auto.run import runner
+from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome
+from qwak_auto.run.setup import RunnerSettings, steps_for
+from qwak_auto.state import open_store
+from qwak_auto.state.base import RunStatus, StepStatus
 
 
 class Source:
@@ -87,12 +84,11 @@ def _run(tmp_path: Path, hook: str, slack_env: dict[str, str], deploy: bool) -> 
     )  # fmt: skip
     assert claim.run is not None
     environ = {"AUTO_NOTIFY_BACKOFF": "0.01", "AUTO_NOTIFY_TIMEOUT": "2", **slack_env}
-    outcome = runner.execute(
-        claim.run, automation, config, store, owner="t:1:x", environ=environ,
-        step_overrides={
-            "source": Source(), "builder": Builder(), "gate": Gate(deploy), "deployer": Deployer(),
-        },
-    )  # fmt: skip
+    parts = steps_for(
+        config, source=Source(), builder=Builder(), gate=Gate(deploy), deployer=Deployer()
+    )
+    settings = RunnerSettings(owner="t:1:x", environ=environ, steps=parts)
+    outcome = runner.execute(claim.run, automation, config, store, settings)
     steps = {s.name: s for s in store.steps(claim.run.run_id)}
     store.close()
     return outcome, steps

@@ -1,17 +1,22 @@
-"""Fake step implementations for runner processes in tests, plugged in through the documented
-``AUTO_STEP_<KIND>=module:attr`` override. Every build appends ``start``/``done`` lines to
-``$FAKE_STEPS_LOG`` (O_APPEND, one short write per line) so a test can count executions
-independently of the state store. ``FAKE_BUILD_SECONDS`` sets the build time (default: a
-random 50-100 ms)."""
+"""A fake builder and deployer for runner processes in tests, plugged in as a real plugin
+distribution would be (entry points: tests/plugins.py) and chosen by the project config
+(:data:`PROJECT`); the source (git, on a local repository), the gate and the notifier are the
+real ones. Every build appends ``start``/``done`` lines to ``$FAKE_STEPS_LOG`` (O_APPEND, one
+short write per line) so a test can count executions independently of the state store.
+``FAKE_BUILD_SECONDS`` sets the build time (default: a random 50-100 ms)."""
 
 from __future__ import annotations
 
 import os
 import random
 import time
+from pathlib import Path
 from typing import Any
 
-from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome
+import pytest
+
+from qwak_auto.run.contracts import BuildResult, Checkout, DeployOutcome
+from tests.plugins import install_plugin
 
 
 def _log(line: str) -> None:
@@ -23,15 +28,6 @@ def _log(line: str) -> None:
         os.write(fd, (line + "\n").encode())
     finally:
         os.close(fd)
-
-
-class Source:
-    def fetch(self, spec: Any, ctx: Any) -> Checkout:
-        root = ctx.log_dir / "src"
-        return Checkout(
-            repo_url=spec.repo_url, branch=spec.git_branch, commit="0" * 40, root=root,
-            project_dir=root, main_dir=root / "main",
-        )  # fmt: skip
 
 
 class Builder:
@@ -47,11 +43,6 @@ class Builder:
             commit=checkout.commit, builder="fake", artifact_dir=ctx.log_dir, metrics={},
             params={}, log_path=ctx.log_dir / "build.log",
         )  # fmt: skip
-
-
-class Gate:
-    def decide(self, build: BuildResult, ctx: Any) -> Decision:
-        return Decision(deploy=True, reason="fake gate: always")
 
 
 class Deployer:
@@ -74,11 +65,6 @@ class Deployer:
         )  # fmt: skip
 
 
-class Notifier:
-    def notify(self, event: str, summary: Any, ctx: Any) -> dict[str, Any]:
-        return {"event": event}
-
-
 class ChattyBuilder:
     """Echoes build lines like a real builder (through the shared build output) until
     ``$FAKE_CHATTY_FLAG`` exists (the test closed its end of the pipe), then 200 more, so the
@@ -87,8 +73,6 @@ class ChattyBuilder:
     name = "fake"
 
     def build(self, checkout: Checkout, ctx: Any) -> BuildResult:
-        from pathlib import Path
-
         from qwak_auto.builders.common import recorded_build
 
         flag = Path(os.environ["FAKE_CHATTY_FLAG"])
@@ -108,10 +92,15 @@ class ChattyBuilder:
         )  # fmt: skip
 
 
-PLUGIN_ENV = {
-    "AUTO_STEP_SOURCE": f"{__name__}:Source",
-    "AUTO_STEP_BUILDER": f"{__name__}:Builder",
-    "AUTO_STEP_GATE": f"{__name__}:Gate",
-    "AUTO_STEP_DEPLOYER": f"{__name__}:Deployer",
-    "AUTO_STEP_NOTIFIER": f"{__name__}:Notifier",
+PLUGIN = {
+    "qwak_auto.builders": {"fake": f"{__name__}:Builder", "chatty": f"{__name__}:ChattyBuilder"},
+    "qwak_auto.deployers": {"fake": f"{__name__}:Deployer"},
 }
+# The project config that chooses them (auto.yaml beside the automations or in the cwd).
+PROJECT = "builder: fake\nenvironments:\n  dev: {deployer: fake}\n"
+
+
+def use_fake_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process: the plugin installed, ``tmp_path/auto.yaml`` choosing it."""
+    install_plugin(tmp_path, monkeypatch, PLUGIN)
+    (tmp_path / "auto.yaml").write_text(PROJECT)

@@ -18,7 +18,7 @@ def test_trigger_piped_into_head_still_succeeds(sqlite_runner: Runner, tmp_path:
     flag = tmp_path / "reader-gone"
     env = {
         **sqlite_runner.env,
-        "AUTO_STEP_BUILDER": "tests.integration.run.fake_steps:ChattyBuilder",
+        "AUTO_BUILDER": "chatty",
         "FAKE_CHATTY_FLAG": str(flag),
     }
     # stdout and stderr share one pipe, like `2>&1 | head -3`.

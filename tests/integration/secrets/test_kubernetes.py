@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from qwak_auto import redact
 from qwak_auto.config import load_config
 from qwak_auto.errors import BackendError
-from qwak_auto.secrets import redact
 from qwak_auto.secrets.kubernetes import KubernetesBackend
 from qwak_auto.secrets.registry import resolve
 

@@ -11,9 +11,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from qwak_auto import redact
 from qwak_auto.config import Config, load_config
 from qwak_auto.errors import BackendError
-from qwak_auto.secrets import redact
 from qwak_auto.secrets.registry import resolve
 from qwak_auto.secrets.vault import VaultBackend
 

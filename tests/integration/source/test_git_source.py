@@ -13,8 +13,8 @@ import pytest
 from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
 from qwak_auto.config import Config
 from qwak_auto.errors import BackendError, SourceError
+from qwak_auto.redact import register
 from qwak_auto.run.contracts import RunContext
-from qwak_auto.secrets.redact import register
 from qwak_auto.source import GitSource, url_key
 from tests.integration.source.conftest import GitServer
 

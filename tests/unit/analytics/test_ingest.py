@@ -9,7 +9,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from qwak_auto.analytics import ingest_file, ingest_segments, run_query
+from qwak_auto.analytics.ingest import ingest_file, ingest_segments
+from qwak_auto.analytics.query import run_query
 from qwak_auto.config import Config
 from qwak_auto.errors import UsageError
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from qwak_auto.analytics import (
+from qwak_auto.analytics.query import (
     QueryFailed,
     QueryRefused,
     SqlEvaluator,
     check_statement,
     evaluate_scalar,
     run_query,
-    store_path,
-    writer,
 )
+from qwak_auto.analytics.store import store_path, writer
 from qwak_auto.automation.model import Direction, MetricTrigger
 from qwak_auto.config import Config
 from qwak_auto.errors import ConditionError

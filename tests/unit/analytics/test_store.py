@@ -10,16 +10,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from qwak_auto.analytics import (
+from qwak_auto.analytics.query import open_reader, run_query
+from qwak_auto.analytics.store import (
     ensure_store,
     record_build,
     record_deployment,
     retire_deployment,
-    run_query,
     store_path,
     writer,
 )
-from qwak_auto.analytics.query import open_reader
 from qwak_auto.config import Config
 from qwak_auto.errors import ConditionError, ConfigError
 from qwak_auto.run.contracts import BuildResult

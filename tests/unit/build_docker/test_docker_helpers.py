@@ -6,11 +6,11 @@ import pytest
 
 from qwak_auto.builders import docker, docker_deps
 from qwak_auto.errors import BuildError
-from qwak_auto.run import contracts as steps
+from qwak_auto.registry import BUILDERS
 
 
 def test_registered_as_the_docker_builder() -> None:
-    builder = steps.load(steps.BUILDERS, "docker", "builder")
+    builder = BUILDERS.get("docker").factory()
     assert isinstance(builder, docker.DockerBuilder)
     assert builder.name == "docker"
 

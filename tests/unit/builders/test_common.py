@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from qwak_auto.builders import common
-from qwak_auto.secrets.redact import register
+from qwak_auto.redact import register
 
 WHEN = datetime(2026, 3, 29, 1, 2, 3, tzinfo=UTC)
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 
 from qwak_auto.automation.model import from_document
 from qwak_auto.deploy.manifests import Target, prometheus_query, render, to_yaml
 from qwak_auto.deploy.runner_manifest import render_runner
-
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 ROOT = Path(__file__).parents[3]
 KEDA_CRD = ROOT / "schemas" / "external" / "keda.sh_scaledobjects.yaml"

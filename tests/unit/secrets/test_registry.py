@@ -8,18 +8,12 @@ from typing import Any
 
 import pytest
 
+from qwak_auto import redact
 from qwak_auto.config import Config, load_config
 from qwak_auto.errors import BackendError, ConfigError
-from qwak_auto.secrets import redact
-from qwak_auto.secrets.registry import (
-    BackendInfo,
-    Catalog,
-    PluginFailure,
-    Resolver,
-    catalog,
-    resolve,
-    resolver,
-)
+from qwak_auto.registry import SECRET_BACKENDS, Catalog, PluginFailure
+from qwak_auto.registry import Plugin as BackendInfo
+from qwak_auto.secrets.registry import Resolver, resolve, resolver
 from qwak_auto.secrets.service import backends_report, check_secret
 
 
@@ -29,7 +23,7 @@ def config(tmp_path: Path) -> Config:
 
 
 def test_builtins_are_listed_first() -> None:
-    names = list(catalog().backends)
+    names = list(SECRET_BACKENDS.catalog().plugins)
     assert names[:4] == ["env", "file", "kubernetes", "vault"]
 
 
@@ -110,7 +104,7 @@ class _Holder:
         return f"value-of-{name}"
 
 
-def _catalog(*infos: BackendInfo, failures: tuple[PluginFailure, ...] = ()) -> Catalog:
+def _catalog(*infos: BackendInfo[Any], failures: tuple[PluginFailure, ...] = ()) -> Catalog[Any]:
     return Catalog({i.name: i for i in infos}, failures)
 
 

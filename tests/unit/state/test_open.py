@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from qwak_auto import redact
 from qwak_auto.config import load_config
 from qwak_auto.errors import ConfigError, StateError
-from qwak_auto.secrets import redact
 from qwak_auto.state import open_store, open_url, sql, sqlite_path
 from qwak_auto.state.base import RunStatus, StateStore
 from qwak_auto.state.postgres import PostgresStore, display_url

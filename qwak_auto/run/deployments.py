@@ -1,4 +1,7 @@
-"""What `auto deploy`, `auto rollback` and `auto undeploy` do (the CLI stays thin)."""
+"""Deployments outside a run: `auto deploy`, `auto rollback`, `auto undeploy`.
+
+They drive the local deployer as a run does, and record what changed in the analytics store
+through the same sink (and the same writer lock) as a run."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import TYPE_CHECKING
 from qwak_auto.deploy.local import deploy_build, rollback, undeploy
 from qwak_auto.deploy.settings import ServeSettings, Target, result_of
 from qwak_auto.errors import DeployError, UsageError
+from qwak_auto.run.sink import AnalyticsSink
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -51,9 +55,11 @@ def deploy_recorded_build(
     changes = {k: v for k, v in (overrides or {}).items() if v is not None}
     if changes:
         settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
-    return deploy_build(
+    outcome = deploy_build(
         build, target, settings, store=store, config=config, environ=environ, run_id=""
     )
+    AnalyticsSink(config).deployments(store, target.model_id)
+    return outcome
 
 
 def _model_of(store: StateStore, name_or_model: str) -> str:
@@ -71,7 +77,9 @@ def rollback_model(
     variation: str = "default",
 ) -> DeployOutcome:
     target = _local_target(config, _model_of(store, name_or_model), env, variation)
-    return rollback(store, config, target, environ)
+    outcome = rollback(store, config, target, environ)
+    AnalyticsSink(config).deployments(store, target.model_id)
+    return outcome
 
 
 def undeploy_model(
@@ -83,4 +91,6 @@ def undeploy_model(
     variation: str = "default",
 ) -> DeploymentRecord | None:
     target = _local_target(config, _model_of(store, model_id), env, variation)
-    return undeploy(store, config, target)
+    record = undeploy(store, target)
+    AnalyticsSink(config).deployments(store, target.model_id)
+    return record

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import urllib.parse
 
-from qwak_auto.secrets import redact
+from qwak_auto import redact
 
 
 def test_register_secret_masks_quoted_and_base64_forms() -> None:
