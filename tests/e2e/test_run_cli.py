@@ -114,6 +114,7 @@ def test_trigger_refuses_a_name_defined_twice(folder, capsys) -> None:
 
 
 def test_plan_shows_dst_notes_and_what_a_run_does(folder, capsys) -> None:
+    (folder.parent / "auto.yaml").unlink()  # the built-in parts, not the fake ones
     rc, plan = run_json(
         capsys, "plan", str(folder), "--count", "2", "--now", "2026-03-28T12:00:00Z"
     )
