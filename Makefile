@@ -18,6 +18,7 @@ lint: install
 	$(BIN)/ruff check qwak_auto tests benchmarks
 	$(BIN)/ruff format --check qwak_auto tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 type: install
 	$(BIN)/mypy

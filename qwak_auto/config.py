@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from qwak_auto.errors import ConfigError
-from qwak_auto.registry import BUILDERS, DEPLOYERS, NOTIFIERS, SECRET_BACKENDS, Kind
+from qwak_auto.platform.plugins import Kind
+from qwak_auto.registry import BUILDERS, DEPLOYERS, NOTIFIERS
+from qwak_auto.secrets.registry import SECRET_BACKENDS
 
 CONFIG_NAMES = ("auto.yaml", "auto.yml")
 TOP_KEYS = (

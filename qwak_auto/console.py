@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO, cast
 
-from qwak_auto import streams
+from qwak_auto import log, streams
 from qwak_auto.redact import redact, redact_obj
 
 
@@ -77,3 +77,50 @@ def error(message: str, hint: str = "") -> None:
 def rich_file(stream: TextIO) -> TextIO:
     """``stream`` for a rich Console, echo stopping (not raising) when its reader goes away."""
     return cast(TextIO, streams.Guarded(stream))
+
+
+class StepDisplay:
+    """A long step's output while it runs (:class:`qwak_auto.run.contracts.Display`): on a
+    terminal a rich status line with the current phase (``==> ...`` lines are kept); in CI
+    and when piped every line plainly on stderr; with ``--log-format json`` each line as a
+    JSON log line. A reader that went away stops the echo, never the step."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.json = log.is_json()
+        self._status: Any = None
+        if not self.json and not is_plain(sys.stderr):
+            from rich.console import Console
+
+            self._console = Console(file=rich_file(sys.stderr))
+            self._status = self._console.status(f"[bold]{title}[/]: starting")
+            self._status.start()
+
+    def line(self, text: str) -> None:
+        if self.json:
+            # A log collector reading stderr gets one JSON object per line, build lines too.
+            if text.strip():
+                log.event(text, build=self.title)
+            return
+        if self._status is None:
+            streams.write(sys.stderr, f"{text}\n")
+            return
+        from rich.markup import escape
+
+        if text.startswith("==> "):
+            self._status.update(f"[bold]{self.title}[/]: {escape(text[4:])}")
+            self._console.print(f"[cyan]{escape(text)}[/]")
+        elif text.startswith(("warning:", "metric ", "build failed")):
+            self._console.print(escape(text))
+        elif text.strip():
+            shown = escape(text.strip()[:100])
+            self._status.update(f"[bold]{self.title}[/]: [dim]{shown}[/]")
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def step_display(title: str) -> StepDisplay:
+    return StepDisplay(title)

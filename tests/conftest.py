@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto import redact, registry
+from qwak_auto import redact
+from qwak_auto.platform import plugins
 
 # Services started once per test session, shared by every test folder.
 pytest_plugins = ["tests.services.docker", "tests.services.postgres", "tests.services.registry"]
@@ -36,7 +37,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GIT_ALLOW_PROTOCOL", "file:http:https:ssh")
     monkeypatch.setenv("NO_COLOR", "1")
     redact.clear()
-    registry.refresh()
+    plugins.refresh()
     return home
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto import registry
+from qwak_auto.platform import plugins
 
 NAME = "auto-test-plugins"
 VERSION = "0.1"
@@ -35,5 +35,5 @@ def install_plugin(
     forgets the entry points it read before every test: tests/conftest.py)."""
     root = write_plugin(tmp_path / "plugins", groups)
     monkeypatch.syspath_prepend(str(root))
-    registry.refresh()
+    plugins.refresh()
     return root

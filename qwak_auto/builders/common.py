@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -22,13 +21,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from qwak_auto import streams
 from qwak_auto.redact import redact, redact_obj
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import BuildSpec
     from qwak_auto.builders.deps import Dependencies
-    from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
+    from qwak_auto.run.contracts import BuildResult, Checkout, Display, RunContext
     from qwak_auto.state.base import BuildRecord, StateStore
 
 _IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".pytest_cache", ".venv")
@@ -97,31 +95,17 @@ def one_line(text: str) -> str:
 
 
 class BuildOutput:
-    """The build's output: every line goes to the log file (redacted); on a terminal a rich
-    status line shows the current phase, in CI and when piped the lines are echoed plainly
-    (with ``--log-format json``, each as a JSON log line)."""
+    """The build's output: every line goes to the log file (redacted) and, when the run has
+    a display (a terminal's status line, plain lines in CI: :func:`qwak_auto.console.step_display`),
+    to that display, one complete line at a time."""
 
-    def __init__(self, path: Path, *, title: str, echo: bool = True) -> None:
-        from qwak_auto import console, log
-
+    def __init__(self, path: Path, *, display: Display | None = None) -> None:
         self.path = path
-        self.title = title
-        self.echo = echo
-        self.json = log.is_json()
-        self.plain = self.json or console.is_plain(sys.stderr)
+        self.display = display
         self._file = path.open("a", encoding="utf-8")
-        self._status: Any = None
         self._partial = ""
 
     def __enter__(self) -> BuildOutput:
-        if self.echo and not self.plain:
-            from rich.console import Console
-
-            from qwak_auto.console import rich_file
-
-            self._console = Console(file=rich_file(sys.stderr))
-            self._status = self._console.status(f"[bold]{self.title}[/]: starting")
-            self._status.start()
         return self
 
     def __exit__(
@@ -133,20 +117,25 @@ class BuildOutput:
         self.close()
 
     def close(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+        if self.display is not None:
+            if self._partial:
+                self.display.line(self._partial)
+                self._partial = ""
+            self.display.close()
         if not self._file.closed:
             self._file.close()
 
     def write(self, text: str) -> int:
-        # The log file is the record; the echo (via qwak_auto.streams) stops quietly when the
-        # terminal or pipe is gone, so a vanished reader never fails the build.
+        # The log file is the record; the display stops quietly when the terminal or pipe is
+        # gone (qwak_auto.streams), so a vanished reader never fails the build.
         clean = redact(text)
         self._file.write(clean)
         self._file.flush()
-        if self.echo:
-            self._show(clean)
+        if self.display is not None:
+            self._partial += clean
+            *complete, self._partial = self._partial.split("\n")
+            for line in complete:
+                self.display.line(line)
         return len(text)
 
     def flush(self) -> None:
@@ -155,33 +144,6 @@ class BuildOutput:
 
     def line(self, text: str) -> None:
         self.write(text.rstrip("\n") + "\n")
-
-    def _show(self, text: str) -> None:
-        self._partial += text
-        *complete, self._partial = self._partial.split("\n")
-        for line in complete:
-            if self.json:
-                # A log collector reading stderr gets one JSON object per line, build lines too.
-                if line.strip():
-                    from qwak_auto import log
-
-                    log.event(line, build=self.title)
-                continue
-            if self._status is None:
-                streams.write(sys.stderr, f"{line}\n", flush=False)
-                continue
-            from rich.markup import escape
-
-            if line.startswith("==> "):
-                self._status.update(f"[bold]{self.title}[/]: {escape(line[4:])}")
-                self._console.print(f"[cyan]{escape(line)}[/]")
-            elif line.startswith(("warning:", "metric ", "build failed")):
-                self._console.print(escape(line))
-            elif line.strip():
-                shown = escape(line.strip()[:100])
-                self._status.update(f"[bold]{self.title}[/]: [dim]{shown}[/]")
-        if self._status is None:
-            streams.write(sys.stderr, "")
 
 
 class BuildRecorder:
@@ -292,7 +254,8 @@ def recorded_build(
     )
     work, cleanup = start(build_id, recorder)
     title = f"build {automation.model_id} ({build_id})"
-    with BuildOutput(log_path, title=title, echo=echo) as out:
+    display = ctx.display(title) if echo and ctx.display is not None else None
+    with BuildOutput(log_path, display=display) as out:
         out.line(f"==> build {build_id} of {automation.name} at {checkout.commit} ({builder})")
         try:
             return work(out)

@@ -43,6 +43,7 @@ from qwak_auto.builders import common, docker_deps, docker_result, dockerfile, i
 from qwak_auto.builders.deps import Dependencies, detect
 from qwak_auto.builders.docker_deps import DepsImage, last_error, reason
 from qwak_auto.errors import AutoError, BuildError, ProcError
+from qwak_auto.platform import docker as docker_cli
 from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class DockerBuild:
             return proc.run(
                 argv,
                 timeout=timeout,
-                env=images.docker_env(self.environ),
+                env=docker_cli.docker_env(self.environ),
                 stdout=cast(IO[str], self.out),
             )
         except ProcError as exc:
@@ -157,13 +158,13 @@ class DockerBuild:
 
     def cleanup(self, *, failed: bool) -> None:
         with contextlib.suppress(AutoError):
-            images.remove_container(self.container, self.environ)
+            docker_cli.remove_container(self.container, self.environ)
         if self.stage_image:
             with contextlib.suppress(AutoError):
-                images.remove_image(self.stage_image, self.environ)
+                docker_cli.remove_image(self.stage_image, self.environ)
         if failed:
             with contextlib.suppress(AutoError):
-                images.remove_image(self.final_image, self.environ)
+                docker_cli.remove_image(self.final_image, self.environ)
             shutil.rmtree(self.stage, ignore_errors=True)
         shutil.rmtree(self.work, ignore_errors=True)
         for leftover in ("request.json", "result.json", "pytest-auto.ini", "serve.log"):
@@ -222,7 +223,7 @@ class DockerBuild:
         """Engine, base image and credentials: all before any container starts."""
         from qwak_auto.platform import aws as iam
 
-        version = images.engine_version(self.environ)
+        version = docker_cli.engine_version(self.environ)
         self.out.line(f"==> docker engine {version}")
         base = (
             self.spec.base_image
@@ -230,7 +231,7 @@ class DockerBuild:
             or self.environ.get("AUTO_DOCKER_BASE_IMAGE")
             or images.DEFAULT_BASE_IMAGE
         )
-        base_id = images.image_id(base, self.environ)
+        base_id = docker_cli.image_id(base, self.environ)
         if base_id is None and base == images.DEFAULT_BASE_IMAGE:
             raise BuildError(
                 f"the base image {base} is not in the Docker engine",
@@ -241,7 +242,7 @@ class DockerBuild:
             self.out.line(f"==> pulling the base image {base}")
             self.docker(["docker", "pull", "--", base], timeout=min(900, self.remaining()),
                         what=f"pulling the base image {base}")  # fmt: skip
-            base_id = images.image_id(base, self.environ)
+            base_id = docker_cli.image_id(base, self.environ)
             if base_id is None:
                 raise BuildError(f"the base image {base} could not be pulled")
         self.out.line(f"==> base image {base} ({base_id[:19]})")
@@ -324,7 +325,7 @@ class DockerBuild:
             result = proc.run(
                 argv,
                 timeout=self.remaining(),
-                env=images.docker_env(self.environ, self.run_env),
+                env=docker_cli.docker_env(self.environ, self.run_env),
                 stdout=cast(IO[str], self.out),
                 check=False,
             )
@@ -336,7 +337,7 @@ class DockerBuild:
             raise BuildError(f"the build container could not run: {exc.message}") from None
         finally:
             request_file.unlink(missing_ok=True)
-            images.remove_container(self.container, self.environ)
+            docker_cli.remove_container(self.container, self.environ)
         result_file = self.stage / "result.json"
         if not result_file.is_file():
             tail = last_error(result.stdout)

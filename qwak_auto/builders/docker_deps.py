@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from qwak_auto import proc
-from qwak_auto.builders import common, dockerfile, images
+from qwak_auto.builders import common, dockerfile
 from qwak_auto.builders.deps import Dependencies
 from qwak_auto.errors import BuildError, ProcError
+from qwak_auto.platform import docker as docker_cli
 
 COMMIT_TIMEOUT = 900.0
 
@@ -54,8 +55,8 @@ def ensure(
     tag = dockerfile.deps_tag(digest)
     folder = home / "cache" / "docker"
     with _locked(folder / f"{digest}.lock"):
-        if images.image_id(tag, environ) is not None:
-            site = images.image_label(tag, dockerfile.SITE_LABEL, environ)
+        if docker_cli.image_id(tag, environ) is not None:
+            site = docker_cli.image_label(tag, dockerfile.SITE_LABEL, environ)
             meta = _read_meta(folder / f"{digest}.json")
             if site:
                 out.write(f"==> dependency image {tag}: reused\n")
@@ -96,11 +97,11 @@ def _make(
         plan = dockerfile.install_plan(environ, req)
         started = time.monotonic()
         try:
-            images.remove_container(name, environ)
+            docker_cli.remove_container(name, environ)
             result = proc.run(
                 dockerfile.install_argv(name=name, base_image=base, plan=plan),
                 timeout=remaining(),
-                env=images.docker_env(environ),
+                env=docker_cli.docker_env(environ),
                 stdout=out,
                 input=dockerfile.settings_script(plan.settings),
                 check=False,
@@ -110,7 +111,7 @@ def _make(
                 proc.run(
                     dockerfile.commit_argv(name=name, tag=tag, site_packages=site, base=base),
                     timeout=min(COMMIT_TIMEOUT, remaining()),
-                    env=images.docker_env(environ),
+                    env=docker_cli.docker_env(environ),
                 )
                 out.write(
                     f"==> dependency image {tag}: made in {time.monotonic() - started:.0f}s\n"
@@ -131,7 +132,7 @@ def _make(
             raise BuildError(f"installing dependencies failed: {reason(exc)}") from None
         finally:
             req.unlink(missing_ok=True)
-            images.remove_container(name, environ)
+            docker_cli.remove_container(name, environ)
         if attempt == 1 and unpinned:
             # As the local builder does: a pin that cannot be satisfied is dropped with a
             # warning naming its line, and the build goes on.

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qwak_auto.builders import common, dockerfile, images
+from qwak_auto.builders import common, dockerfile
 from qwak_auto.builders.deps import Dependencies
 from qwak_auto.builders.docker_deps import DepsImage
+from qwak_auto.platform import docker as docker_cli
 from qwak_auto.run.contracts import BuildResult
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def finish(
     common.write_json(run.stage / "metrics.json", metrics)
     common.write_json(run.stage / "provenance.json", prov)
     build_final_image(run)
-    image_id = images.image_id(run.final_image, run.environ) or ""
+    image_id = docker_cli.image_id(run.final_image, run.environ) or ""
     prov["docker"]["image_id"] = image_id
     common.write_json(run.stage / "provenance.json", prov)
     run.cleanup(failed=False)

@@ -1,4 +1,4 @@
-"""Base images for the docker builder, and the docker CLI plumbing it shares.
+"""Base images for the docker builder (the docker CLI plumbing is qwak_auto.platform.docker).
 
 No image registry is reachable from every machine auto runs on, so the default base image is
 made locally: ``debootstrap --variant=minbase`` of Debian bookworm (whose python3 is 3.11)
@@ -21,6 +21,7 @@ from typing import IO
 
 from qwak_auto import proc
 from qwak_auto.errors import BuildError, ProcError
+from qwak_auto.platform.docker import DOCKER_SHORT, docker_env, engine_version, image_id
 
 DEFAULT_BASE_IMAGE = "local/python:3.11-bookworm"
 SUITE = "bookworm"
@@ -28,96 +29,8 @@ PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates")
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
 LABEL = "io.qwak-auto"  # every image auto makes carries this label (for `auto images list`)
 
-# Only these reach the docker CLI from our environment: where the engine is and how to talk
-# to it. The CLI never sees the runner's secrets unless a `docker run -e NAME` needs one.
-_DOCKER_PASS = (
-    "PATH",
-    "HOME",
-    "DOCKER_HOST",
-    "DOCKER_CONTEXT",
-    "DOCKER_CONFIG",
-    "DOCKER_TLS_VERIFY",
-    "DOCKER_CERT_PATH",
-    "DOCKER_API_VERSION",
-    "TMPDIR",
-)
-
-DOCKER_SHORT = 60.0  # inspect, info, tag, rm
 DOCKER_IMPORT = 900.0
 DEBOOTSTRAP_TIMEOUT = 1800.0
-
-
-def docker_env(
-    environ: Mapping[str, str], extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The docker CLI's environment: the engine's address, the legacy builder, and ``extra``
-    (values that a ``-e NAME`` hands to a container, so they never appear on argv)."""
-    env = {k: environ[k] for k in _DOCKER_PASS if k in environ}
-    env.setdefault("PATH", os.defpath)
-    env["DOCKER_BUILDKIT"] = "0"  # the legacy builder: there is no buildx everywhere
-    env["DOCKER_CLI_HINTS"] = "false"
-    if extra:
-        env.update(extra)
-    return env
-
-
-def engine_version(environ: Mapping[str, str]) -> str:
-    """The engine's version, or a BuildError that says the engine is not reachable."""
-    try:
-        result = proc.run(
-            ["docker", "version", "--format", "{{.Server.Version}}"],
-            timeout=DOCKER_SHORT,
-            env=docker_env(environ),
-        )
-    except ProcError as exc:
-        where = environ.get("DOCKER_HOST") or "the default socket"
-        raise BuildError(
-            f"the Docker engine is not reachable at {where}: {exc.message}",
-            exc.hint if "not found" in exc.message else "start dockerd or set DOCKER_HOST",
-        ) from None
-    return result.stdout.strip()
-
-
-def image_id(tag: str, environ: Mapping[str, str]) -> str | None:
-    """The image's id, None when the engine has no such image."""
-    result = proc.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", "--", tag],
-        timeout=DOCKER_SHORT,
-        env=docker_env(environ),
-        check=False,
-    )
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
-
-
-def image_label(tag: str, label: str, environ: Mapping[str, str]) -> str:
-    result = proc.run(
-        ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag],
-        timeout=DOCKER_SHORT,
-        env=docker_env(environ),
-        check=False,
-    )
-    value = result.stdout.strip()
-    return "" if result.returncode != 0 or value == "<no value>" else value
-
-
-def remove_image(tag: str, environ: Mapping[str, str]) -> None:
-    proc.run(
-        ["docker", "image", "rm", "--no-prune", tag],
-        timeout=DOCKER_SHORT,
-        env=docker_env(environ),
-        check=False,
-    )
-
-
-def remove_container(name: str, environ: Mapping[str, str]) -> None:
-    proc.run(
-        ["docker", "rm", "--force", "--volumes", name],
-        timeout=DOCKER_SHORT,
-        env=docker_env(environ),
-        check=False,
-    )
 
 
 # ---------------------------------------------------------------- the apt mirror

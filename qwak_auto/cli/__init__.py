@@ -12,6 +12,7 @@ then. A run is never stopped by this: its echo just stops (qwak_auto.streams), a
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
@@ -131,8 +132,21 @@ def _usage_error(exc: typer.TyperException) -> int:
             typer.echo(exc.format_message(), err=True)
         return 2
     command = ctx.command_path if ctx is not None else "auto"
-    console.error(exc.format_message(), f"see `{command} --help`")
+    message, hint = exc.format_message(), f"see `{command} --help`"
+    choice = _NOT_A_CHOICE.search(message)
+    param = getattr(exc, "param", None)
+    option = param.opts[0] if param is not None and param.opts else ""
+    if choice and option.startswith("--"):
+        # A value outside an option's choices (`--format yaml`): name the option, the value
+        # and the choices, as every other usage error here does.
+        noun = option.lstrip("-").replace("-", " ")
+        message = f"{option}: {choice['value']!r} is not a {noun}"
+        hint = "use one of: " + ", ".join(re.findall(r"'([^']*)'", choice["choices"]))
+    console.error(message, hint)
     return int(exc.exit_code)
+
+
+_NOT_A_CHOICE = re.compile(r"'(?P<value>[^']*)' is not one of (?P<choices>.+?)\.?$")
 
 
 def entry() -> None:

@@ -23,7 +23,8 @@ def build_command(
     from qwak_auto.schedule.automation_set import find
 
     config = project_config(tuple(paths))
-    result = build_automation(find(name, tuple(paths), config), config, os.environ)
+    automation = find(name, tuple(paths), config)
+    result = build_automation(automation, config, os.environ, console.step_display)
     if output == "json":
         console.emit_json(
             {

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from qwak_auto.cli import app
+from qwak_auto.cli.options import project_config
 
 
 @app.command("render")
@@ -41,12 +42,8 @@ def render_command(
             "auto render needs automation files (or --runner)",
             "e.g. `auto render automations/ --env prod`",
         )
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(
-            "no such file or folder: " + ", ".join(missing), "give automation files or folders"
-        )
-    result = render_paths(paths, env=env, build_id=build_id, image=image)
+    config = project_config(tuple(paths))
+    result = render_paths(paths, config, env=env, build_id=build_id, image=image)
     for note in result.notes:
         console.out(f"note: {note}", err=True)
     if result.objects:

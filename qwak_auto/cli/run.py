@@ -104,7 +104,7 @@ def run_command(
 
     roots = tuple(paths)
     config = project_config(roots)
-    settings = RunnerSettings.from_environ()
+    settings = RunnerSettings.from_environ(display=console.step_display)
     stop = settings.stop
     if once:
         with _signals(stop):
@@ -152,11 +152,12 @@ def trigger_command(
 
     Exit code: 0 when the run succeeded or was not deployed, 1 when it failed, 130 when
     stopped by SIGINT/SIGTERM."""
+    from qwak_auto import console
     from qwak_auto.run.setup import RunnerSettings
     from qwak_auto.schedule.manual import trigger
 
     config = project_config((path,))
-    settings = RunnerSettings.from_environ()
+    settings = RunnerSettings.from_environ(display=console.step_display)
     stop = settings.stop
     with _signals(stop):
         outcome = trigger(name, (path,), config, settings)

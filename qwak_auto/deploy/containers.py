@@ -32,7 +32,8 @@ the requests in flight), then ``docker logs`` into the deployment's ``serve.log`
 ``docker rm``.
 
 Every docker call goes through :mod:`qwak_auto.proc` with a timeout; the docker CLI gets only
-the engine's address and the values of the ``-e NAME`` variables (images.docker_env).
+the engine's address and the values of the ``-e NAME`` variables
+(:func:`qwak_auto.platform.docker.docker_env`).
 GPU resources become ``--gpus N`` (the NVIDIA container toolkit on the engine's host; not
 exercised by the tests: there is no GPU here).
 """
@@ -51,6 +52,7 @@ from typing import TYPE_CHECKING
 from qwak_auto import proc
 from qwak_auto.deploy import processes
 from qwak_auto.errors import AutoError, DeployError, ProcError
+from qwak_auto.platform.docker import docker_env
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -73,8 +75,6 @@ def wanted(build: BuildResult) -> bool:
 
 
 def _env(environ: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    from qwak_auto.builders.images import docker_env
-
     return docker_env(environ, extra)
 
 

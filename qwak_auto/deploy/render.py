@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qwak_auto.automation.model import Automation
 from qwak_auto.automation.problems import Problem
-from qwak_auto.config import Config, Environment, load_config
 from qwak_auto.deploy.manifests import Target, registry_ref, render
 from qwak_auto.errors import UsageError
+
+if TYPE_CHECKING:
+    from qwak_auto.config import Config, Environment
 
 
 @dataclass
@@ -59,11 +60,15 @@ def _image(
 
 
 def render_paths(
-    paths: list[Path], *, env: str | None, build_id: str | None, image: str | None
+    paths: list[Path],
+    config: Config,
+    *,
+    env: str | None,
+    build_id: str | None,
+    image: str | None,
 ) -> Rendered:
     from qwak_auto.automation.validate import load_automations
 
-    config = load_config(tuple(paths), env=os.environ)
     automations, problems = load_automations(paths, config)
     result = Rendered(problems=[p for p in problems if p.severity.value == "error"])
     seen: set[str] = set()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from qwak_auto.builders import common
 from qwak_auto.errors import BuildError
-from qwak_auto.run.contracts import BuildResult, RunContext
+from qwak_auto.run.contracts import BuildResult, DisplayFactory, RunContext
 from qwak_auto.run.setup import steps_for
 from qwak_auto.secrets.registry import resolver
 from qwak_auto.state import open_store
@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 
 def build_automation(
-    automation: Automation, config: Config, environ: Mapping[str, str]
+    automation: Automation,
+    config: Config,
+    environ: Mapping[str, str],
+    display: DisplayFactory | None = None,
 ) -> BuildResult:
     """Fetch and build the model of ``automation``; the build is recorded in the state store
     like a scheduled one (with no run id)."""
@@ -38,6 +41,7 @@ def build_automation(
             started_at=datetime.now(UTC),
             log_dir=config.home / "runs" / f"build-{uuid.uuid4().hex[:12]}",
             environ=dict(environ),
+            display=display,
         )
         steps = steps_for(config)
         checkout = steps.source().fetch(automation.action.build_spec, ctx)

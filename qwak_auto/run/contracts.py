@@ -9,7 +9,7 @@ against its Protocol when it is made (:mod:`qwak_auto.run.setup`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,16 @@ class SecretResolver(Protocol):
     def __call__(self, name: str) -> str: ...
 
 
+class Display(Protocol):
+    """Shows a step's output lines while it runs (the step's log file has them anyway)."""
+
+    def line(self, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+DisplayFactory = Callable[[str], Display]  # a title ("build churn (b-1)") -> its display
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunContext:
     run_id: str
@@ -40,6 +50,7 @@ class RunContext:
     started_at: datetime
     log_dir: Path  # config.home / "runs" / run_id: each step may write <step>.log here
     environ: Mapping[str, str] = field(default_factory=dict)  # the runner's own environment
+    display: DisplayFactory | None = None  # where long steps show progress (None: nowhere)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

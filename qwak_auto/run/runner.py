@@ -93,6 +93,7 @@ class Runner:
         self.stop = settings.stop
         self.steps = settings.steps or steps_for(config)
         self.environ = settings.environ
+        self.display = settings.display
         self.sink = AnalyticsSink(config)
         self.clock = clock
         self.timeouts = timeouts(automation, self.environ)
@@ -113,6 +114,7 @@ class Runner:
             started_at=self.run.started_at,
             log_dir=log_dir,
             environ=self.environ,
+            display=self.display,
         )
         summary = RunSummary(
             run_id=self.run.run_id,

@@ -27,6 +27,7 @@ from qwak_auto.registry import BUILDERS, DEPLOYERS, NOTIFIERS
 from qwak_auto.run.contracts import (
     Builder,
     Deployer,
+    DisplayFactory,
     Gate,
     Notifier,
     RunContext,
@@ -66,18 +67,23 @@ class Steps:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunnerSettings:
     """Who runs runs in this process, and how: the owner name written into claims, the
-    lease it holds and renews, its stop requests, its environment and the parts (None: the
-    project config's)."""
+    lease it holds and renews, its stop requests, its environment, the parts (None: the
+    project config's) and where long steps show their output (None: only their logs)."""
 
     owner: str
     lease_seconds: float = DEFAULT_LEASE
     stop: Stop = field(default_factory=Stop)
     environ: Mapping[str, str] = field(default_factory=dict)
     steps: Steps | None = None
+    display: DisplayFactory | None = None  # where long steps show their output
 
     @classmethod
     def from_environ(
-        cls, environ: Mapping[str, str] | None = None, *, stop: Stop | None = None
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        stop: Stop | None = None,
+        display: DisplayFactory | None = None,
     ) -> RunnerSettings:
         environ = os.environ if environ is None else environ
         return cls(
@@ -85,6 +91,7 @@ class RunnerSettings:
             lease_seconds=lease_seconds(environ),
             stop=stop or Stop(),
             environ=environ,
+            display=display,
         )
 
 

@@ -1,7 +1,7 @@
 """Which secret backends exist, and resolving a name through the configured chain.
 
-The backends themselves are :data:`qwak_auto.registry.SECRET_BACKENDS`: the built-ins, then
-the entry points of ``qwak_auto.secret_backends``.
+The backends are :data:`SECRET_BACKENDS`: the built-ins, then the entry points of
+``qwak_auto.secret_backends``.
 
 The chain is ``config.secrets`` (``auto.yaml: secrets: [env, file]``, ``AUTO_SECRETS``); the
 first backend that holds the name wins. Every resolved value is registered with the redactor
@@ -12,19 +12,58 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from qwak_auto import log, redact
 from qwak_auto.errors import AutoError, BackendError, ConfigError
-from qwak_auto.registry import SECRET_BACKENDS, Catalog, SecretBackendFactory
+from qwak_auto.platform.plugins import Catalog, Kind
 from qwak_auto.secrets.base import SecretBackend, check_name, env_var_name
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
 
 MIN_LENGTH = redact._MIN_LEN
+
+SecretBackendFactory = Callable[["Config", Mapping[str, str]], SecretBackend]
+
+
+def _env_secrets() -> SecretBackendFactory:
+    from qwak_auto.secrets.env import EnvBackend
+
+    return EnvBackend
+
+
+def _file_secrets() -> SecretBackendFactory:
+    from qwak_auto.secrets.file import FileBackend
+
+    return FileBackend
+
+
+def _kubernetes_secrets() -> SecretBackendFactory:
+    from qwak_auto.secrets.kubernetes import KubernetesBackend
+
+    return KubernetesBackend
+
+
+def _vault_secrets() -> SecretBackendFactory:
+    from qwak_auto.secrets.vault import VaultBackend
+
+    return VaultBackend
+
+
+SECRET_BACKENDS: Kind[SecretBackendFactory] = Kind(
+    "secret backend",
+    "qwak_auto.secret_backends",
+    {
+        "env": _env_secrets,
+        "file": _file_secrets,
+        "kubernetes": _kubernetes_secrets,
+        "vault": _vault_secrets,
+    },
+)
+
 BackendCatalog = Catalog[SecretBackendFactory]
 
 

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto.errors import AutoError
-from qwak_auto.registry import SECRET_BACKENDS
-from qwak_auto.secrets.registry import Resolver, unresolved_error
+from qwak_auto.secrets.registry import SECRET_BACKENDS, Resolver, unresolved_error
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -9,6 +9,7 @@ import pytest
 
 from qwak_auto.automation.model import CpuResources, GpuResources
 from qwak_auto.builders import dockerfile, images
+from qwak_auto.platform import docker as docker_cli
 
 SECRET = "s3cr3t-value-canary-91ab"
 
@@ -176,7 +177,7 @@ def test_build_argv_uses_no_network() -> None:
 
 
 def test_docker_env_keeps_only_engine_settings() -> None:
-    env = images.docker_env(
+    env = docker_cli.docker_env(
         {"PATH": "/bin", "DOCKER_HOST": "unix:///x.sock", "AWS_SECRET_ACCESS_KEY": SECRET},
         {"MY_VAR": "v"},
     )

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from qwak_auto.builders import common
+from qwak_auto.console import step_display
 from qwak_auto.redact import register
 
 WHEN = datetime(2026, 3, 29, 1, 2, 3, tzinfo=UTC)
@@ -61,7 +62,7 @@ def test_provenance_has_what_the_issue_lists() -> None:
 def test_output_writes_redacted_lines_to_the_log(tmp_path: Path, capsys) -> None:
     register("s3cr3t-value")
     log = tmp_path / "b.log"
-    with common.BuildOutput(log, title="t") as out:
+    with common.BuildOutput(log, display=step_display("t")) as out:
         out.write("token=s3cr3t-value\npartial")
         out.write(" line\n")
     text = log.read_text(encoding="utf-8")
@@ -95,7 +96,7 @@ def test_output_lines_are_json_log_lines_with_log_format_json(tmp_path: Path, ca
     register("s3cr3t-value")
     logging.configure(log_format="json")
     try:
-        with common.BuildOutput(tmp_path / "b.log", title="b1") as out:
+        with common.BuildOutput(tmp_path / "b.log", display=step_display("b1")) as out:
             out.write("==> building\ntoken=s3cr3t-value\n\n")
     finally:
         logging.configure(log_format="text")

@@ -11,9 +11,9 @@ import pytest
 from qwak_auto import redact
 from qwak_auto.config import Config, load_config
 from qwak_auto.errors import BackendError, ConfigError
-from qwak_auto.registry import SECRET_BACKENDS, Catalog, PluginFailure
-from qwak_auto.registry import Plugin as BackendInfo
-from qwak_auto.secrets.registry import Resolver, resolve, resolver
+from qwak_auto.platform.plugins import Catalog, PluginFailure
+from qwak_auto.platform.plugins import Plugin as BackendInfo
+from qwak_auto.secrets.registry import SECRET_BACKENDS, Resolver, resolve, resolver
 from qwak_auto.secrets.service import backends_report, check_secret
 
 
