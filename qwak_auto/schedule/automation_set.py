@@ -87,7 +87,7 @@ def find(name: str, paths: Sequence[Path], config: Config) -> Automation:
     if close:
         hint = f"did you mean `{close[0]}`?"
     elif by_name:
-        hint = "known automations: " + ", ".join(sorted(by_name))
+        hint = "valid automations here: " + ", ".join(sorted(by_name))
     else:
         hint = "no valid automations found"
     bad = [p for p in problems if p.severity is Severity.ERROR]

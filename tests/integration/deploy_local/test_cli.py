@@ -128,8 +128,10 @@ def test_runner_deploy_step(world: World, tmp_path: Path) -> None:
     from qwak_auto.analytics.store import store_path
     from qwak_auto.deploy.local import undeploy
     from qwak_auto.deploy.settings import Target
+    from qwak_auto.run.sink import AnalyticsSink
 
     undeploy(world.store, Target(model_id="churn", environment="dev", variation="blue"))
+    AnalyticsSink(world.config).deployments(world.store, "churn")  # as the run's deploy step does
     assert ingest_segments(world.config) == 1
     with duckdb.connect(str(store_path(world.config)), read_only=True) as conn:
         row = conn.execute(
