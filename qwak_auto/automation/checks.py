@@ -38,7 +38,7 @@ BUILD = ("action", "build_deploy")
 BUILD_SPEC = (*BUILD, "build_spec")
 DEPLOY_SPEC = (*BUILD, "deployment_spec")
 BUILD_METRIC = (*BUILD, "deployment_condition", "build_metric")
-NOTIFY_KEYS = ("on_success", "on_error", "on_not_deployed", "on_start")
+NOTIFY_KEYS = ("on_success", "on_error", "on_not_deployed", "on_start", "on_approval_needed")
 ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}\Z")
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
@@ -430,8 +430,10 @@ RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (
 
 def check_document(doc: Document, ctx: Context | None = None) -> list[Problem]:
     """Every semantic problem of one document."""
+    from qwak_auto.automation import rolloutchecks
+
     out = _Out(doc)
     ctx = ctx or Context()
-    for rule in RULES:
+    for rule in (*RULES, *rolloutchecks.RULES):
         rule(out, doc.data, ctx)
     return out.problems

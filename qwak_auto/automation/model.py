@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from qwak_auto.automation.rollout import DEFAULT_APPROVAL_TIMEOUT, Rollout, rollout_of, seconds
 from qwak_auto.automation.units import normalise_memory, parse_duration
 
 DEFAULT_METRIC_CRON = "*/30 * * * *"
@@ -167,6 +168,9 @@ class DeploymentSpec:
     auto_scale_config: AutoScaleConfig | None = None
     purchase_option: str | None = None
     instance: str | None = None
+    traffic_weight: int | None = None  # extension: percent of the model's requests
+    shadow: bool = False  # extension: a copy of the requests, answers logged only
+    rollout: Rollout | None = None  # extension: canary and bake (None: at once, after smoke)
 
     @property
     def env(self) -> dict[str, str]:
@@ -178,6 +182,8 @@ class BuildDeploy:
     build_spec: BuildSpec
     deployment_condition: BuildMetric | None = None
     deployment_spec: DeploymentSpec = DeploymentSpec()
+    requires_approval: bool = False  # extension
+    approval_timeout_seconds: int = DEFAULT_APPROVAL_TIMEOUT
 
 
 # ---------------------------------------------------------------- notifications
@@ -228,6 +234,7 @@ class Automation:
     on_error: tuple[Notification, ...] = ()
     on_not_deployed: tuple[Notification, ...] = ()
     on_start: tuple[Notification, ...] = ()
+    on_approval_needed: tuple[Notification, ...] = ()
     origin: Origin = Origin("<memory>")
     spec_hash: str = ""
 
@@ -382,6 +389,9 @@ def _deployment_spec(doc: Mapping[str, Any] | None, environment: str | None) -> 
         auto_scale_config=_autoscale(d.get("auto_scale_config")),
         purchase_option=d.get("purchase_option"),
         instance=d.get("instance"),
+        traffic_weight=d.get("traffic_weight"),
+        shadow=d.get("shadow", False),
+        rollout=rollout_of(d.get("rollout")),
     )
 
 
@@ -420,11 +430,16 @@ def from_document(doc: Mapping[str, Any], origin: Origin | None = None) -> Autom
             build_spec=_build_spec(action["build_spec"]),
             deployment_condition=_condition(action.get("deployment_condition")),
             deployment_spec=_deployment_spec(action.get("deployment_spec"), environment),
+            requires_approval=action.get("requires_approval", False),
+            approval_timeout_seconds=seconds(
+                action.get("approval_timeout"), DEFAULT_APPROVAL_TIMEOUT
+            ),
         ),
         on_success=_notifications(doc.get("on_success")),
         on_error=_notifications(doc.get("on_error")),
         on_not_deployed=_notifications(doc.get("on_not_deployed")),
         on_start=_notifications(doc.get("on_start")),
+        on_approval_needed=_notifications(doc.get("on_approval_needed")),
         origin=origin or Origin("<memory>"),
         spec_hash=spec_hash(doc),
     )

@@ -31,7 +31,9 @@ Rule codes (stable; tests pin them):
   ``git-uri.credentials``, ``path.absolute``, ``path.parent``, ``secret.plaintext``,
   ``env.format``, ``env.key``, ``memory.invalid``, ``memory.legacy-unit`` (warning),
   ``replicas.range``, ``range.minimum``, ``qwak.no-effect`` (warning),
-  ``environment.unknown``, ``name.duplicate``, ``secret.unresolved`` (``--check-secrets``)
+  ``environment.unknown``, ``name.duplicate``, ``secret.unresolved`` (``--check-secrets``),
+  ``rollout.steps-order``, ``rollout.error-rate``, ``traffic.shadow-weight``,
+  ``traffic.shadow-default``
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def _ours(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return True  # no /proc: trust the recorded pid
-    return b"qwak_auto" in cmdline or b"auto-serve" in cmdline or b"gunicorn" in cmdline
+    return any(mark in cmdline for mark in (b"qwak_auto", b"auto-serve", b"gunicorn", b"caddy"))
 
 
 def stop_pid(pid: int | None, grace: float = 15.0) -> bool:

@@ -243,3 +243,12 @@ class RecordStore(SqlBase):
                 key,
                 self._json_in(value),
             )
+
+    def values(self, scope: str) -> Mapping[str, Any]:
+        with self._lock, self._transaction(write=False) as tx:
+            rows = tx.rows("SELECT key, value FROM kv WHERE scope = ? ORDER BY key", scope)
+        return {str(r["key"]): self._json_out(r["value"]) for r in rows}
+
+    def delete_value(self, scope: str, key: str) -> None:
+        with self._lock, self._transaction(write=True) as tx:
+            tx.run("DELETE FROM kv WHERE scope = ? AND key = ?", scope, key)

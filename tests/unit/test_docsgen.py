@@ -63,18 +63,20 @@ def test_every_field_of_the_first_use_has_a_row(schema: dict[str, Any], rendered
         if line.startswith("| `")
     }
     paths = _field_paths(schema, schema)
-    # Shared blocks have one section, at their first use: the four notification blocks
+    # Shared blocks have one section, at their first use: the five notification blocks
     # (under on_success) and the GPU resources (under the build's resources.gpu).
     shared = (
         "on_error.",
         "on_not_deployed.",
         "on_start.",
+        "on_approval_needed.",
         "action.build_deploy.deployment_spec.gpu_",
     )
     missing = [p for p in paths if p not in rows and not p.startswith(shared)]
     assert not missing
     assert (
-        "The same fields apply to `on_success`, `on_error`, `on_not_deployed`, `on_start`."
+        "The same fields apply to `on_success`, `on_error`, `on_not_deployed`, `on_start`, "
+        "`on_approval_needed`."
         in rendered
     )
 

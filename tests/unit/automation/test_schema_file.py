@@ -25,7 +25,9 @@ DRAFT7_KEYWORDS = {
     "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "oneOf", "anyOf", "allOf", "not",
     "definitions",
 }  # fmt: skip
-NOTIFICATION_BLOCKS = ("on_success", "on_error", "on_not_deployed", "on_start")
+NOTIFICATION_BLOCKS = (
+    "on_success", "on_error", "on_not_deployed", "on_start", "on_approval_needed",
+)  # fmt: skip
 FREE_FORM_MAPS = {"action.build_deploy.build_spec.parameters"} | {
     f"{block}.webhook.{key}" for block in NOTIFICATION_BLOCKS for key in ("headers", "data")
 }
@@ -346,7 +348,21 @@ FULL: dict[str, Any] = {
                 },
                 "purchase_option": "ondemand",
                 "instance": "small",
+                "traffic_weight": 10,
+                "shadow": False,
+                "rollout": {
+                    "smoke_request_file": "main/sample_request.json",
+                    "smoke_replay": 20,
+                    "canary_steps": [10, 50],
+                    "step_time": "1m",
+                    "bake_time": "0s",
+                    "max_error_rate": "0.05",
+                    "max_p99_latency_ms": 250,
+                    "min_requests": 20,
+                },
             },
+            "requires_approval": True,
+            "approval_timeout": "24h",
         }
     },
     **{

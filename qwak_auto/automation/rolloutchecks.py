@@ -1,0 +1,86 @@
+"""Semantic rules of the rollout, traffic and approval fields (extensions)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from qwak_auto.automation.checks import (
+    DEPLOY_SPEC,
+    Context,
+    _check_duration,
+    _Out,
+    get,
+)
+
+BUILD_DEPLOY = ("action", "build_deploy")
+ROLLOUT = (*DEPLOY_SPEC, "rollout")
+
+
+def check_rollout(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    for key in ("step_time", "bake_time"):
+        _check_duration(out, (*ROLLOUT, key), get(data, (*ROLLOUT, key)))
+    _check_duration(
+        out, (*BUILD_DEPLOY, "approval_timeout"), get(data, (*BUILD_DEPLOY, "approval_timeout"))
+    )
+    steps = get(data, (*ROLLOUT, "canary_steps"))
+    if isinstance(steps, list) and all(isinstance(s, int) for s in steps):
+        if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+            out.add(
+                (*ROLLOUT, "canary_steps"),
+                "rollout.steps-order",
+                f"canary_steps {steps} do not increase",
+                "list each step's percent once, smallest first, e.g. [10, 50]",
+            )
+    rate = get(data, (*ROLLOUT, "max_error_rate"))
+    if isinstance(rate, str):
+        try:
+            value = float(rate)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            out.add(
+                (*ROLLOUT, "max_error_rate"),
+                "rollout.error-rate",
+                f"max_error_rate `{rate}` is not a share between 0 and 1",
+                'write a fraction as a string, e.g. "0.05" for 5 %',
+            )
+    smoke = get(data, (*ROLLOUT, "smoke_request_file"))
+    if isinstance(smoke, str):
+        path = PurePosixPath(smoke)
+        if path.is_absolute() or ".." in path.parts:
+            out.add(
+                (*ROLLOUT, "smoke_request_file"),
+                "path.parent" if ".." in path.parts else "path.absolute",
+                f"smoke_request_file `{smoke}` is not a path inside the repository",
+                "give it relative to the git_uri path, e.g. main/sample_request.json",
+            )
+
+
+def check_traffic(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    if get(data, (*DEPLOY_SPEC, "shadow")) is True:
+        if get(data, (*DEPLOY_SPEC, "traffic_weight")) is not None:
+            out.add(
+                (*DEPLOY_SPEC, "traffic_weight"),
+                "traffic.shadow-weight",
+                "a shadow variation answers none of the model's requests, so it takes no "
+                "traffic_weight",
+                "remove traffic_weight, or set shadow: false",
+                at_key=True,
+            )
+        if get(data, (*DEPLOY_SPEC, "variation_name")) in (None, "default"):
+            out.add(
+                (*DEPLOY_SPEC, "shadow"),
+                "traffic.shadow-default",
+                "the default variation cannot be a shadow: it would leave the model with no "
+                "variation that answers",
+                "name the shadow variation, e.g. `variation_name: candidate`",
+            )
+
+
+RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (
+    check_rollout,
+    check_traffic,
+)
