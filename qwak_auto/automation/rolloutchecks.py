@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
@@ -26,14 +27,14 @@ def check_rollout(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
         out, (*BUILD_DEPLOY, "approval_timeout"), get(data, (*BUILD_DEPLOY, "approval_timeout"))
     )
     steps = get(data, (*ROLLOUT, "canary_steps"))
-    if isinstance(steps, list) and all(isinstance(s, int) for s in steps):
-        if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
-            out.add(
-                (*ROLLOUT, "canary_steps"),
-                "rollout.steps-order",
-                f"canary_steps {steps} do not increase",
-                "list each step's percent once, smallest first, e.g. [10, 50]",
-            )
+    numbers = isinstance(steps, list) and all(isinstance(s, int) for s in steps)
+    if numbers and any(b <= a for a, b in itertools.pairwise(steps)):
+        out.add(
+            (*ROLLOUT, "canary_steps"),
+            "rollout.steps-order",
+            f"canary_steps {steps} do not increase",
+            "list each step's percent once, smallest first, e.g. [10, 50]",
+        )
     rate = get(data, (*ROLLOUT, "max_error_rate"))
     if isinstance(rate, str):
         try:

@@ -189,7 +189,7 @@ def load(home: Path, routes: Sequence[Route], environ: Mapping[str, str]) -> Non
 def _write_config(home: Path, config: Mapping[str, Any]) -> Path:
     directory = folder(home)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)
+    directory.chmod(0o700)
     target = directory / "caddy.json"
     tmp = directory / f".caddy.json.{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

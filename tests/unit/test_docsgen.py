@@ -76,8 +76,7 @@ def test_every_field_of_the_first_use_has_a_row(schema: dict[str, Any], rendered
     assert not missing
     assert (
         "The same fields apply to `on_success`, `on_error`, `on_not_deployed`, `on_start`, "
-        "`on_approval_needed`."
-        in rendered
+        "`on_approval_needed`." in rendered
     )
 
 
