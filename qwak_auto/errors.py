@@ -52,6 +52,11 @@ class DeployError(AutoError):
     pass
 
 
+class RolledBack(DeployError):
+    """A new build breached a limit on live traffic and its deployer rolled it back: the
+    builds that served before serve again. The run ends ``rolled_back``."""
+
+
 class BackendError(AutoError):
     pass
 

@@ -39,9 +39,10 @@ def status_command(
     config = project_config(roots)
     automations, problems = load_set(roots, config) if roots else ((), ())
     with store_for(config) as store:
+        proxy = history.traffic_state(store, config)
         rows = history.status(automations, store, config, datetime.now(UTC))
     if output == "json":
-        console.emit_json({"automations": rows, "problems": len(problems)})
+        console.emit_json({"automations": rows, "problems": len(problems), "proxy": proxy})
         return
     if not rows and path is None:
         console.out("no automations recorded yet: give their files (`auto status automations/`)")
@@ -51,7 +52,7 @@ def status_command(
         last = r["last_run"]
         deployed = ", ".join(
             f"{d['environment']}/{d['variation']}: {d['build_id']} {d['address'] or ''}"
-            f" ({d['health']})"
+            f" ({d['health']}){_rollout(d['rollout'])}"
             for d in r["deployed"]
             if d["build_id"]
         )
@@ -70,8 +71,20 @@ def status_command(
         ["automation", "trigger", "enabled", "last run", "next fire", "deployed"],
         table,
     )
+    if proxy and proxy != "running":
+        console.out(f"local proxy: {proxy}")
     if problems:
         console.out(f"{len(problems)} problem(s) in the files: run `auto validate {path}`")
+
+
+def _rollout(rollout: dict[str, Any] | None) -> str:
+    """`; canary 10% -> b-2 (weights 90/10; last window: 52 answers, 0 5xx ...)`"""
+    if not rollout:
+        return ""
+    weights = "/".join(str(w) for w in (rollout.get("weights") or {}).values())
+    windows = rollout.get("windows") or []
+    last = f"; last window: {windows[-1].get('reason')}" if windows else ""
+    return f"; {rollout['phase']} -> {rollout['build_id']} (weights {weights}{last})"
 
 
 def _never(row: dict[str, Any]) -> str:

@@ -1,75 +1,98 @@
-"""What a local backend is started with: the gunicorn command line of a process backend,
-and the environment of a process or container backend (env_vars, the role's credentials)."""
+"""A local backend: the model server of one deployment, a gunicorn process in the build's
+environment or a container of the build's image, with its credentials server when the
+deployment has a ``custom_iam_role_arn``. Started, found again from its record, stopped."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from qwak_auto.deploy import processes
-from qwak_auto.errors import DeployError
+from qwak_auto.deploy import containers, credentials, processes
+from qwak_auto.deploy.settings import ServeSettings, build_python
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
-    from qwak_auto.deploy.settings import ServeSettings, Target
+    from qwak_auto.deploy.settings import Target
     from qwak_auto.run.contracts import BuildResult
 
 
-def server_env(
-    environ: Mapping[str, str], settings: ServeSettings, target: Target, proxy_port: int
-) -> dict[str, str]:
-    # auto's own secrets never reach the model's process.
+def server_env(environ: Mapping[str, str], settings: ServeSettings) -> dict[str, str]:
+    """A process backend's environment: the runner's, without auto's own secrets, with the
+    deployment's env_vars."""
     env = {k: v for k, v in environ.items() if not k.startswith("AUTO_SECRET_")}
     env.update(settings.env_vars)
     env["PYTHONUNBUFFERED"] = "1"
-    if settings.iam_role:
-        from qwak_auto.deploy.iam import STATIC_KEYS
-
-        env.update(role_env(environ, settings.iam_role, target, proxy_port))
-        for key in STATIC_KEYS:
-            env.pop(key, None)  # else the SDK would prefer auto's own credentials
     return env
 
 
-def container_env(
-    environ: Mapping[str, str], settings: ServeSettings, target: Target, proxy_port: int
-) -> dict[str, str]:
-    """What a serving container is given: its env_vars (and the role's credentials endpoint),
-    never the deployer's own environment."""
-    env = dict(settings.env_vars)
-    env["PYTHONUNBUFFERED"] = "1"
+def container_env(settings: ServeSettings) -> dict[str, str]:
+    """What a serving container is given: its env_vars, never the deployer's environment."""
+    return {**settings.env_vars, "PYTHONUNBUFFERED": "1"}
+
+
+def start(
+    build: BuildResult,
+    target: Target,
+    settings: ServeSettings,
+    *,
+    config: Config,
+    environ: Mapping[str, str],
+    directory: Path,
+    port: int,
+    name: str,
+) -> dict[str, Any]:
+    """Start the model server on 127.0.0.1:port and wait until it is ready; what was started,
+    for the deployment record's detail. DeployError (with the server log's reason) on a
+    crash or when it is not ready in time; nothing is left running then."""
+    creds = None
     if settings.iam_role:
-        env.update(role_env(environ, settings.iam_role, target, proxy_port))
-    return env
-
-
-def role_env(
-    environ: Mapping[str, str], role: str, target: Target, proxy_port: int
-) -> dict[str, str]:
-    """custom_iam_role_arn: check now that the role can be assumed (a clear failure before
-    anything starts), then let the proxy hand out (and renew) its credentials."""
-    import secrets
-
-    from qwak_auto.deploy.iam import assume, aws_settings, container_env
-    from qwak_auto.redact import register
-
-    session = f"auto-{target.model_id}-{target.variation}"
-    assume(role, session, environ)
-    token = secrets.token_urlsafe(32)
-    register(token)
+        session = f"auto-{target.model_id}-{target.variation}"
+        creds = credentials.start(settings.iam_role, session, environ, directory)
+    started: dict[str, Any] = {"credentials_pid": creds.pid} if creds else {}
     try:
-        status, _ = processes.http_json(
-            proxy_port,
-            "POST",
-            "/-/auto/credentials",
-            {"token": token, "role": role, "session": session, "environ": aws_settings(environ)},
-        )
-    except OSError as exc:
-        raise DeployError(f"cannot hand the role to the proxy: {exc}") from None
-    if status != 200:
-        raise DeployError(f"the proxy refused the role {role} (HTTP {status})")
-    return container_env(proxy_port, token)
+        if containers.wanted(build):
+            container = containers.start(
+                build, target, settings, config=config, environ=environ,
+                env=credentials.model_env(container_env(settings), creds),
+                name=name, port=port, directory=directory,
+            )  # fmt: skip
+            started.update(container_id=container.id, network=container.network)
+        else:
+            argv = serve_argv(build_python(build), build, target, settings, config, port, directory)
+            backend = processes.start_backend(
+                argv, port=port, directory=directory,
+                env=credentials.model_env(server_env(environ, settings), creds),
+                daemon=settings.daemon, ready_timeout=settings.ready_timeout,
+            )  # fmt: skip
+            started["pid"] = backend.pid
+    except BaseException:
+        stop(started | {"container": name}, environ, grace=5)
+        raise
+    return started
+
+
+def stop(detail: Mapping[str, Any], environ: Mapping[str, str] | None, grace: float) -> None:
+    """Stop what a record's detail names: the container or the process, and the credentials
+    server (gunicorn finishes the requests in flight first, within ``grace``)."""
+    container = detail.get("container")
+    if isinstance(container, str) and detail.get("container_id"):
+        log_file = detail.get("log")
+        folder = Path(log_file).parent if isinstance(log_file, str) else None
+        containers.remove(container, environ or os.environ, folder, grace=grace)
+    processes.stop_pid(detail.get("shadow_pid"), grace=5)
+    processes.stop_pid(detail.get("pid"), grace=grace)
+    processes.stop_pid(detail.get("credentials_pid"), grace=5)
+
+
+def alive(detail: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:
+    container = detail.get("container")
+    if isinstance(container, str) and detail.get("container_id"):
+        running, _ = containers.state(container, environ or os.environ)
+        return running in ("running", "unknown")
+    pid = detail.get("pid")
+    return isinstance(pid, int) and processes.alive(pid)
 
 
 def serve_argv(
@@ -82,34 +105,20 @@ def serve_argv(
     directory: Path,
 ) -> list[str]:
     argv = [
-        str(python),
-        "-m",
-        "qwak_auto.serve",
-        "--artifact",
-        str(build.artifact_dir),
-        "--bind",
-        f"{processes.HOST}:{port}",
-        "--workers",
-        str(settings.workers),
-        "--timeout-ms",
-        str(settings.timeout_ms),
-        "--max-batch-size",
-        str(settings.max_batch_size),
-        "--model-id",
-        target.model_id,
-        "--variation",
-        target.variation,
-        "--build-id",
-        build.build_id,
-        "--environment",
-        target.environment,
-        "--predictions-dir",
-        str(config.home / "predictions"),
-        "--sample-rate",
-        str(config.predictions_sample_rate),
-        "--pid-file",
-        str(directory / "gunicorn.pid"),
-    ]
+        str(python), "-m", "qwak_auto.serve",
+        "--artifact", str(build.artifact_dir),
+        "--bind", f"{processes.HOST}:{port}",
+        "--workers", str(settings.workers),
+        "--timeout-ms", str(settings.timeout_ms),
+        "--max-batch-size", str(settings.max_batch_size),
+        "--model-id", target.model_id,
+        "--variation", target.variation,
+        "--build-id", build.build_id,
+        "--environment", target.environment,
+        "--predictions-dir", str(config.home / "predictions"),
+        "--sample-rate", str(config.predictions_sample_rate),
+        "--pid-file", str(directory / "gunicorn.pid"),
+    ]  # fmt: skip
     if settings.daemon:
         argv.append("--daemon")
     return argv

@@ -21,7 +21,7 @@ def health(record: DeploymentRecord) -> str:
     if isinstance(pid, int) and not processes.alive(pid):
         return "down: the model server is not running"
     container = record.detail.get("container")
-    if isinstance(container, str):
+    if isinstance(container, str) and record.detail.get("container_id"):
         import os
 
         from qwak_auto.deploy import containers

@@ -1,10 +1,10 @@
 """Temporary AWS credentials for a deployment's ``custom_iam_role_arn`` (STS AssumeRole).
 
 The model server never sees auto's own AWS credentials. It gets the two variables of the
-AWS SDKs' container-credentials provider (``AWS_CONTAINER_CREDENTIALS_FULL_URI`` on the
-deployment's loopback proxy, and an authorization token); the proxy assumes the role with
-auto's credentials and hands out the temporary ones, assuming it again before they expire,
-and the SDK in the model refreshes by itself (botocore asks again 15 minutes before expiry).
+AWS SDKs' container-credentials provider, pointing at its deployment's own credentials server
+(:mod:`qwak_auto.deploy.credentials`), which assumes the role with auto's credentials and
+hands out the temporary ones, assuming it again before they expire; the SDK in the model
+refreshes by itself (botocore asks again 15 minutes before expiry).
 
 boto3 is optional (``pip install qwak-auto[aws]``). ``AWS_ENDPOINT_URL_STS`` points STS
 elsewhere (a moto server in tests). Every value is registered with the redactor.
@@ -23,7 +23,6 @@ from qwak_auto.redact import register
 
 DURATION_SECONDS = 3600
 REFRESH_MARGIN = 20 * 60  # more than botocore's 15-minute advisory refresh window
-CREDENTIALS_PATH = "/-/auto/credentials"
 STATIC_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
 
@@ -63,20 +62,13 @@ def role_credentials(
 
 
 def aws_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """The AWS_* part of an environment (what the proxy needs to assume a role)."""
+    """The AWS_* part of an environment (what the credentials server needs to assume a role)."""
     return {k: v for k, v in environ.items() if k.startswith("AWS_")}
 
 
-def container_env(proxy_port: int, token: str) -> dict[str, str]:
-    return {
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://127.0.0.1:{proxy_port}{CREDENTIALS_PATH}",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
-    }
-
-
 class RoleCache:
-    """In the proxy: which token may have which role, and the role's current credentials
-    (assumed again when less than ``margin`` seconds remain)."""
+    """In the credentials server: which token may have which role, and the role's current
+    credentials (assumed again when less than ``margin`` seconds remain)."""
 
     def __init__(
         self,

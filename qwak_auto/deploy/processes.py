@@ -1,6 +1,6 @@
-"""The programs of a local deployment: the stable-address proxy and the gunicorn backends.
+"""The programs of a local deployment: the gunicorn backends, and small HTTP helpers.
 
-Both are started through ``proc.start`` in their own session, so they outlive the ``auto``
+They are started through ``proc.start`` in their own session, so they outlive the ``auto``
 process that started them; afterwards they are found again by the pids and ports recorded
 in the state store. Every wait here is bounded.
 """
@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +56,31 @@ def http_json(
         return resp.status, json.loads(raw) if raw else None
     except ValueError:
         return resp.status, None
+
+
+def http_text(port: int, path: str, timeout: float = 2.0) -> tuple[int, str]:
+    """GET 127.0.0.1:port/path; (status, body as text). Raises OSError."""
+    status, body = http_bytes(port, "GET", path, timeout=timeout)
+    return status, body.decode("utf-8", errors="replace")
+
+
+def http_bytes(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    content_type: str = "application/json",
+    timeout: float = 2.0,
+) -> tuple[int, bytes]:
+    """One request to 127.0.0.1:port; (status, body). Raises OSError."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        headers = {"Content-Type": content_type} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
 
 
 def alive(pid: int | None) -> bool:
@@ -125,74 +149,6 @@ def log_tail(path: Path, limit: int = 1500) -> str:
         return ""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return redact("\n".join(lines)[-limit:])
-
-
-# ------------------------------------------------------------------ proxy
-
-
-def proxy_state(port: int) -> Mapping[str, Any] | None:
-    try:
-        status, state = http_json(port, "GET", "/-/auto/state", timeout=2.0)
-    except OSError:
-        return None
-    return state if status == 200 and isinstance(state, dict) else None
-
-
-def start_proxy(port: int, directory: Path, env: Mapping[str, str]) -> int:
-    """Start the proxy on 127.0.0.1:port; its pid once it answers (bounded)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    if port_open(port):
-        raise DeployError(
-            f"port {port} of this deployment's stable address is taken by another program",
-            f"free 127.0.0.1:{port}, or forget the address: auto undeploy, then deploy again",
-        )
-    started = proc.start(
-        [
-            sys.executable,
-            "-m",
-            "qwak_auto.deploy.proxy",
-            "--listen",
-            f"{HOST}:{port}",
-            "--state-file",
-            str(directory / "proxy.json"),
-        ],
-        env=env,
-        log=directory / "proxy.log",
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if started.poll() is not None:
-            raise DeployError(
-                f"the proxy for 127.0.0.1:{port} exited: "
-                f"{log_tail(directory / 'proxy.log', 500) or 'no output'}"
-            )
-        state = proxy_state(port)
-        if state is not None:
-            return started.pid
-        time.sleep(0.05)
-    started.stop()
-    raise DeployError(f"the proxy for 127.0.0.1:{port} did not answer within 15s")
-
-
-def switch(port: int, upstream: str | None) -> Mapping[str, Any]:
-    try:
-        status, state = http_json(port, "POST", "/-/auto/upstream", {"upstream": upstream})
-    except OSError as exc:
-        raise DeployError(f"cannot switch the proxy on 127.0.0.1:{port}: {exc}") from None
-    if status != 200 or not isinstance(state, dict):
-        raise DeployError(f"the proxy on 127.0.0.1:{port} refused the switch (HTTP {status})")
-    return state
-
-
-def drain(port: int, upstream: str, timeout: float) -> bool:
-    """Wait until the proxy has no request in flight to ``upstream`` (True) or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = proxy_state(port)
-        if state is None or not state.get("inflight", {}).get(upstream):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # ------------------------------------------------------------------ backends

@@ -33,6 +33,9 @@ class ServeSettings:
     cpu_fraction: float = 0.0
     memory: str = ""
     gpus: int = 0
+    # Traffic: the variation's share of the model's default address, or a shadow copy.
+    traffic_weight: int | None = None
+    shadow: bool = False
 
     @classmethod
     def from_spec(cls, spec: DeploymentSpec) -> ServeSettings:
@@ -47,6 +50,8 @@ class ServeSettings:
             cpu_fraction=spec.cpu_fraction,
             memory=spec.memory,
             gpus=spec.gpu_resources.gpu_amount if spec.gpu_resources else 0,
+            traffic_weight=spec.traffic_weight,
+            shadow=spec.shadow,
         )
 
     def to_detail(self) -> dict[str, Any]:
@@ -61,6 +66,8 @@ class ServeSettings:
             "cpu_fraction": self.cpu_fraction,
             "memory": self.memory,
             "gpus": self.gpus,
+            "traffic_weight": self.traffic_weight,
+            "shadow": self.shadow,
         }
 
     @classmethod

@@ -16,6 +16,8 @@ different sites at once never load a configuration that misses the other's chang
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -178,10 +180,21 @@ def routes_of(sites: Sequence[Site]) -> list[traffic.Route]:
                 for b in v.backends
             ]
         routes.append(
-            traffic.Route(
-                name=_NAME.sub("-", site.key.lower()).strip("-") or "site",
-                port=site.port,
-                upstreams=tuple(u for u in upstreams if u.weight > 0),
-            )
+            traffic.Route(name=_name(site.key), port=site.port, upstreams=_smallest(upstreams))
         )
     return routes
+
+
+def _smallest(upstreams: Sequence[traffic.Upstream]) -> tuple[traffic.Upstream, ...]:
+    """The same shares in the smallest whole weights: Caddy's weighted round robin sends
+    each upstream its weight in a row, so 9000/1000 would mean 9000 requests before the
+    first of the 10 %; 9/1 is the same split within every ten."""
+    live = [u for u in upstreams if u.weight > 0]
+    divisor = math.gcd(*(u.weight for u in live)) if live else 1
+    return tuple(replace(u, weight=u.weight // divisor) for u in live)
+
+
+def _name(key: str) -> str:
+    """A Caddy server name for a site key, unique even where two keys read alike."""
+    slug = _NAME.sub("-", key.lower()).strip("-") or "site"
+    return f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"

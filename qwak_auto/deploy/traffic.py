@@ -277,6 +277,15 @@ def ensure(
     return "started"
 
 
+def pid(home: Path) -> int | None:
+    """Caddy's process id (from its pid file), None when it is not running."""
+    try:
+        value = int((folder(home) / "caddy.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return value if processes.alive(value) else None
+
+
 def stop(home: Path, grace: float = 10.0) -> bool:
     """Stop Caddy (when nothing is deployed locally any more)."""
     pid_file = folder(home) / "caddy.pid"

@@ -91,6 +91,6 @@ def undeploy_model(
     variation: str = "default",
 ) -> DeploymentRecord | None:
     target = _local_target(config, _model_of(store, model_id), env, variation)
-    record = undeploy(store, target)
+    record = undeploy(store, target, home=config.home)
     AnalyticsSink(config).deployments(store, target.model_id)
     return record

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qwak_auto.errors import AutoError
+from qwak_auto.errors import AutoError, RolledBack
 from qwak_auto.redact import redact
 from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome, RunSummary
 from qwak_auto.state.base import RunStatus, StepStatus
@@ -44,6 +44,7 @@ class StepFailed(Exception):
         self.reason = reason
         self.status = status
         self.detail: Mapping[str, Any] = detail or {}
+        self.rolled_back = bool(self.detail.get("rolled_back"))
 
 
 class StepFailedInside(AutoError):
@@ -55,6 +56,8 @@ class StepFailedInside(AutoError):
 
 
 def as_failure(step: str, exc: BaseException) -> StepFailed:
+    if isinstance(exc, RolledBack):
+        return StepFailed(step, redact(exc.message), detail={"rolled_back": True, "hint": exc.hint})
     if isinstance(exc, StepFailedInside):
         return StepFailed(
             step,

@@ -192,6 +192,8 @@ class Runner:
         except StepFailed as failed:
             if failed.status == StepStatus.INTERRUPTED:
                 return RunStatus.INTERRUPTED, f"step {failed.step}: {failed.reason}", summary
+            if failed.rolled_back:
+                return RunStatus.ROLLED_BACK, f"step {failed.step}: {failed.reason}", summary
             return RunStatus.FAILED, f"step {failed.step}: {failed.reason}", summary
         return RunStatus.SUCCEEDED, "", summary
 

@@ -23,6 +23,7 @@ class RunStatus(StrEnum):
     SKIPPED = "skipped"  # e.g. "still running" under concurrency: forbid
     ABANDONED = "abandoned"  # its runner died (lease expired)
     INTERRUPTED = "interrupted"  # stopped by SIGTERM/SIGINT
+    ROLLED_BACK = "rolled_back"  # the new build breached a limit on live traffic; undone
 
 
 class StepStatus(StrEnum):

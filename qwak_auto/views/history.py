@@ -8,11 +8,13 @@ fire times computed as if it were registered now.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto.automation.model import Automation, MetricTrigger, ScheduledTrigger
+from qwak_auto.errors import AutoError
 from qwak_auto.schedule import triggers as schedule
 from qwak_auto.state.base import AutomationRecord, DeploymentRecord, RunRecord, StateStore
 
@@ -94,11 +96,40 @@ def _deployed(store: StateStore, automation: Automation, config: Config) -> list
                 "variation": variation,
                 "build_id": serving.build_id if serving else None,
                 "address": serving.address if serving else None,
+                "model_address": serving.detail.get("model_address") if serving else None,
                 "since": _iso(serving.created_at) if serving else None,
                 "health": _health(serving) if serving else None,
+                "rollout": _rollout(store, automation.model_id, env, variation),
             }
         )
     return out
+
+
+def _rollout(store: StateStore, model_id: str, env: str, variation: str) -> dict[str, Any] | None:
+    """A new build taking this target's traffic now: its phase, weights and windows."""
+    for status in ("canary", "baking"):
+        for d in store.deployments(model_id, env, variation, status=status, limit=1):
+            return {
+                "deployment_id": d.deployment_id,
+                "build_id": d.build_id,
+                "phase": d.detail.get("phase"),
+                "weights": d.detail.get("weights"),
+                "windows": d.detail.get("windows", []),
+            }
+    return None
+
+
+def traffic_state(store: StateStore, config: Config) -> str:
+    """The local proxy: "running", "started again (it was gone)" after a crash or a reboot
+    (it is started with the recorded routes), or "" when nothing is deployed locally."""
+    from qwak_auto.deploy.sites import SCOPE, Sites
+
+    if not store.values(SCOPE):
+        return ""
+    try:
+        return Sites(store, config.home, os.environ).ensure()
+    except AutoError as exc:
+        return f"down: {exc.message}"
 
 
 def _health(record: DeploymentRecord) -> str:

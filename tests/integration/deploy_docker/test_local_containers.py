@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from qwak_auto.config import load_config
-from qwak_auto.deploy import processes
+from qwak_auto.deploy import processes, traffic
 from qwak_auto.deploy.health import health
-from qwak_auto.deploy.local import SCOPE, deploy_build, rollback, undeploy
+from qwak_auto.deploy.local import deploy_build, rollback, undeploy
 from qwak_auto.deploy.settings import ServeSettings, Target
 from qwak_auto.errors import DeployError
 from qwak_auto.run.contracts import BuildResult
@@ -144,8 +144,5 @@ def test_docker_builds_are_served_swapped_and_undeployed(
         assert not processes.alive(proxy_pid)
         assert store.serving("churn", "dev", "default") is None
     finally:
-        value = store.get_value(SCOPE, TARGET.key)
-        if isinstance(value, dict):
-            processes.stop_pid(value.get("proxy_pid"), grace=5)
-        processes.stop_pid(proxy_pid, grace=5)
+        traffic.stop(config.home)
         store.close()

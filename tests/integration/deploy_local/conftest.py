@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from qwak_auto.config import Config, load_config
-from qwak_auto.deploy import processes
-from qwak_auto.deploy.local import SCOPE
+from qwak_auto.deploy import backends, traffic
 from qwak_auto.run.contracts import BuildResult
 from qwak_auto.state import open_url
 from qwak_auto.state.base import StateStore
@@ -33,8 +32,15 @@ def artifacts(build_python: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     return {
         "A": make_artifact(build_python, root / "A", tag="A"),
         "B": make_artifact(build_python, root / "B", tag="B"),
+        "C": make_artifact(build_python, root / "C", tag="C"),
         "crash": make_artifact(build_python, root / "crash", tag="crash", init_fail=True),
         "slow": make_artifact(build_python, root / "slow", tag="slow", init_sleep=30),
+        # fails only when served (its tests passed); the sample request catches it
+        "broken": make_artifact(
+            build_python, root / "broken", tag="broken", fail_after=0, sample_request=True
+        ),
+        # answers its smoke, then starts failing under live traffic
+        "flaky": make_artifact(build_python, root / "flaky", tag="flaky", fail_after=25),
     }
 
 
@@ -68,14 +74,8 @@ def world(tmp_path: Path, build_python: Path, artifacts: dict[str, Path]) -> Ite
         yield World(config, store, build_python, artifacts)
     finally:
         for record in store.deployments(limit=500):
-            processes.stop_pid(record.detail.get("pid"), grace=5)
-            processes.stop_pid(record.detail.get("proxy_pid"), grace=5)
-        for record in store.deployments(limit=500):
-            value = store.get_value(
-                SCOPE, f"{record.model_id}/{record.environment}/{record.variation}"
-            )
-            if isinstance(value, dict):
-                processes.stop_pid(value.get("proxy_pid"), grace=5)
+            backends.stop(record.detail, None, grace=5)
+        traffic.stop(home)
         store.close()
 
 
@@ -113,13 +113,11 @@ class Load:
         while not self._stop.is_set() and time.monotonic() < deadline:
             started = time.monotonic()
             try:
-                conn.request("POST", "/v1/churn/predict", body=body)
-                resp = conn.getresponse()
-                data = resp.read()
-                if resp.status == 200:
+                status, data, conn = _post(conn, self.port, body)
+                if status == 200:
                     self.results.append((200, json.loads(data)[0]["build"]))
                 else:
-                    self.failures.append(f"HTTP {resp.status}: {data[:200]!r}")
+                    self.failures.append(f"HTTP {status}: {data[:200]!r}")
             except Exception as exc:  # noqa: BLE001 - every failure is counted
                 self.failures.append(f"{type(exc).__name__}: {exc}")
                 conn.close()
@@ -129,3 +127,28 @@ class Load:
 
     def builds(self) -> list[str]:
         return [build for _, build in self.results]
+
+
+_CLOSED_IDLE = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+
+
+def _post(
+    conn: http.client.HTTPConnection, port: int, body: str
+) -> tuple[int, bytes, http.client.HTTPConnection]:
+    """One POST on a kept-alive connection, as a careful HTTP/1.1 client sends it: when the
+    server had closed the idle connection (a proxy reloading its configuration does; HTTP/1.1
+    allows it any time) and nothing came back, the request goes once more on a new
+    connection, as Go's transport and urllib3 do for a reused connection."""
+    reused = conn.sock is not None
+    try:
+        conn.request("POST", "/v1/churn/predict", body=body)
+        resp = conn.getresponse()
+        return resp.status, resp.read(), conn
+    except _CLOSED_IDLE:
+        if not reused:
+            raise
+    conn.close()
+    fresh = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    fresh.request("POST", "/v1/churn/predict", body=body)
+    resp = fresh.getresponse()
+    return resp.status, resp.read(), fresh

@@ -87,7 +87,10 @@ def test_the_model_server_gets_renewable_role_credentials(world: World, sts: str
     # auto's own keys never reach the model; the SDK's container provider does
     assert "AWS_ACCESS_KEY_ID" not in env
     assert "AWS_SECRET_ACCESS_KEY" not in env
-    assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith(record.address)
+    # off the traffic path: the deployment's own credentials server, not its address
+    credentials_url = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    assert credentials_url.startswith("http://127.0.0.1:")
+    assert not credentials_url.startswith(record.address)
     assert "Token" not in str(dict(record.detail))
     # what botocore inside the model does (and does again before expiry)
     from botocore.credentials import ContainerProvider  # type: ignore[import-untyped]

@@ -29,10 +29,12 @@ import pandas as pd
 
 
 class Model:
-    def __init__(self, tag, init_fail=False, init_sleep=0.0):
+    def __init__(self, tag, init_fail=False, init_sleep=0.0, fail_after=None):
         self.tag = tag
         self.init_fail = init_fail
         self.init_sleep = init_sleep
+        self.fail_after = fail_after  # answers per process before predict starts raising
+        self.calls = 0
 
     def initialize_model(self):
         if self.init_sleep:
@@ -43,6 +45,10 @@ class Model:
             self.data = handle.read().strip()
 
     def predict(self, df):
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            # what a model that needs something only production lacks does
+            raise RuntimeError("PAYMENTS_API_URL is not set in the serving environment")
         if "sleep" in df.columns:
             time.sleep(float(df["sleep"].iloc[0]))
         return pd.DataFrame(
@@ -88,17 +94,22 @@ def make_artifact(
     tag: str,
     init_fail: bool = False,
     init_sleep: float = 0.0,
+    fail_after: int | None = None,
+    sample_request: bool = False,
 ) -> Path:
     main = dest / "code" / "main"
     main.mkdir(parents=True)
     (main / "__init__.py").write_text("")
     (main / "model.py").write_text(MODEL_CODE)
     (main / "data.txt").write_text(f"data-of-{tag}\n")
+    if sample_request:
+        (main / "sample_request.json").write_text('[{"x": 1}, {"x": 2}]')
     script = (
         "import sys, cloudpickle\n"
         f"sys.path.insert(0, {str(dest / 'code')!r})\n"
         "from main.model import Model\n"
-        f"m = Model({tag!r}, init_fail={init_fail!r}, init_sleep={init_sleep!r})\n"
+        f"m = Model({tag!r}, init_fail={init_fail!r}, init_sleep={init_sleep!r}, "
+        f"fail_after={fail_after!r})\n"
         f"cloudpickle.dump(m, open({str(dest / 'model.pkl')!r}, 'wb'))\n"
     )
     subprocess.run([str(python), "-c", script], check=True, timeout=120, capture_output=True)

@@ -8,7 +8,6 @@ import pytest
 
 from qwak_auto.automation.model import DeploymentSpec
 from qwak_auto.deploy.health import health
-from qwak_auto.deploy.proxy import Upstreams
 from qwak_auto.deploy.settings import ServeSettings, build_python, result_of
 from qwak_auto.errors import DeployError
 from qwak_auto.run.contracts import BuildResult
@@ -77,19 +76,6 @@ def test_health_without_probing() -> None:
     assert health(_record(status="retired")) == "retired"
     assert health(_record(deployer="kubernetes")) == "unknown"
     assert health(_record(detail={})) == "down: no address recorded"
-
-
-def test_upstreams_count_in_flight_per_backend() -> None:
-    up = Upstreams("127.0.0.1:1", None)
-    first = up.acquire()
-    up.switch("127.0.0.1:2")
-    second = up.acquire()
-    assert (first, second) == ("127.0.0.1:1", "127.0.0.1:2")
-    assert up.state()["inflight"] == {"127.0.0.1:1": 1, "127.0.0.1:2": 1}
-    up.release("127.0.0.1:1")
-    assert up.state()["inflight"] == {"127.0.0.1:2": 1}
-    up.switch(None)
-    assert up.acquire() is None
 
 
 def test_role_cache_renews_before_expiry() -> None:

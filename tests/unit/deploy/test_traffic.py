@@ -1,0 +1,98 @@
+"""The local traffic layer as data: sites and weights, Caddy's configuration, the watch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qwak_auto.automation.rollout import Rollout
+from qwak_auto.deploy import traffic, watch
+from qwak_auto.deploy.sites import Backend, Site, routes_of, variation_shares
+
+
+def _site(variation: str, *backends: tuple[str, int], **kw: object) -> Site:
+    return Site(
+        key=f"v:churn/dev/{variation}", port=1000 + len(variation), model_id="churn",
+        environment="dev", variation=variation,
+        backends=tuple(Backend(deployment_id=f"d-{d}", dial=d, weight=w) for d, w in backends),
+        **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_explicit_weights_and_the_rest_shared() -> None:
+    a = _site("default", ("a:1", 100))
+    b = _site("challenger", ("b:1", 100), traffic_weight=10)
+    c = _site("third", ("c:1", 100))
+    assert variation_shares([a, b, c]) == {a.key: 45, b.key: 10, c.key: 45}
+
+
+def test_shadows_and_empty_variations_take_no_share() -> None:
+    a = _site("default", ("a:1", 100))
+    shadow = _site("shadow", ("s:1", 100), shadow=True)
+    empty = _site("empty")
+    assert variation_shares([a, shadow, empty]) == {a.key: 100}
+
+
+def test_the_model_route_flattens_variations_and_canaries() -> None:
+    model = Site(key="m:churn/dev", port=999, model_id="churn", environment="dev")
+    default = _site("default", ("old:1", 90), ("new:1", 10))
+    challenger = _site("challenger", ("c:1", 100), traffic_weight=20)
+    routes = {r.port: r for r in routes_of([model, default, challenger])}
+    # 80 % x 90/10 and 20 %: 7200/800/2000, in the smallest whole weights
+    assert {(u.dial, u.weight) for u in routes[999].upstreams} == {
+        ("old:1", 18), ("new:1", 2), ("c:1", 5),
+    }  # fmt: skip
+    assert [(u.dial, u.weight) for u in routes[default.port].upstreams] == [
+        ("old:1", 9), ("new:1", 1),
+    ]  # fmt: skip
+
+
+def test_caddy_config_caps_bodies_and_answers_503_when_empty(tmp_path: Path) -> None:
+    routes = [
+        traffic.Route("a", 1234, (traffic.Upstream("127.0.0.1:5", 3),)),
+        traffic.Route("b", 1235, ()),
+    ]
+    config = traffic.render(tmp_path, routes, 1024)
+    assert config["admin"]["listen"] == f"unix/{tmp_path / 'proxy' / 'admin.sock'}"
+    servers = config["apps"]["http"]["servers"]
+    first = servers["a"]["routes"][0]["handle"]
+    assert servers["a"]["listen"] == ["127.0.0.1:1234"]
+    assert first[0] == {"handler": "request_body", "max_size": 1024}
+    policy = first[1]["load_balancing"]["selection_policy"]
+    assert policy == {"policy": "weighted_round_robin", "weights": [3]}
+    assert servers["b"]["routes"][0]["handle"][1]["status_code"] == 503
+
+
+METRICS = """# TYPE auto_model_requests_total counter
+auto_model_requests_total{{route="predict",code="200"}} {ok}
+auto_model_requests_total{{route="predict",code="500"}} {bad}
+auto_model_request_duration_seconds_bucket{{le="0.01"}} {fast}
+auto_model_request_duration_seconds_bucket{{le="0.1"}} {all}
+auto_model_request_duration_seconds_bucket{{le="+Inf"}} {all}
+"""
+
+
+def test_a_window_counts_5xx_and_p99_from_two_scrapes() -> None:
+    before = watch.parse(METRICS.format(ok=10, bad=0, fast=10, all=10))
+    after = watch.parse(METRICS.format(ok=100, bad=10, fast=10, all=110))
+    win = watch.window(before, after, 60)
+    assert (win.requests, win.errors) == (100, 10)
+    assert win.p99_ms is not None
+    assert 90 < win.p99_ms <= 100  # inside the 10-100 ms bucket
+    rollout = Rollout(max_error_rate=0.05, min_requests=20)
+    verdict, reason = watch.judge(win, rollout)
+    assert verdict is False
+    assert "5xx share 10.0% above max_error_rate 5.0%" in reason
+
+
+def test_too_few_answers_give_no_verdict() -> None:
+    win = watch.window(watch.Scrape(), watch.parse(METRICS.format(ok=3, bad=2, fast=5, all=5)), 5)
+    verdict, reason = watch.judge(win, Rollout(min_requests=20))
+    assert verdict is None
+    assert "no verdict from traffic" in reason
+
+
+def test_latency_limit() -> None:
+    win = watch.window(watch.Scrape(), watch.parse(METRICS.format(ok=50, bad=0, fast=0, all=50)), 5)
+    verdict, reason = watch.judge(win, Rollout(min_requests=20, max_p99_latency_ms=50))
+    assert verdict is False
+    assert "above max_p99_latency_ms 50" in reason
