@@ -83,7 +83,7 @@ def test_status_rows(store, config) -> None:
     assert rows["a"]["next_fire_local"] == "2026-05-02T02:00:00+02:00"
     assert rows["a"]["deployed"] == [
         {"environment": "dev", "variation": "default", "build_id": None, "address": None,
-         "since": None, "health": None}
+         "model_address": None, "since": None, "health": None, "rollout": None}
     ]  # fmt: skip
     assert rows["off"]["state"] == "disabled"
     assert rows["off"]["next_fire_utc"] is None
