@@ -146,30 +146,40 @@ SDK_ENUMS: Mapping[str, tuple[str, ...]] = {
 
 _ABSTRACT = "is the SDK's abstract base class and cannot be constructed"
 _EXECUTIONS = (
-    "describes a past execution (what `qwak automations executions list` shows), not an "
+    "{} describes a past execution (what `qwak automations executions list` shows), not an "
     "automation; `auto history` keeps auto's own"
 )
 _BATCH = (
-    "belongs to Qwak's BatchExecution action (a batch inference job); auto has no batch "
+    "{} belongs to Qwak's BatchExecution action (a batch inference job); auto has no batch "
     "action, so the automation is not converted"
 )
+_BATCH_HINT = "run the batch job from your own scheduler, or keep this automation on Qwak"
 # Classes auto does not port -> (what happens, the hint). Each is a problem naming the class.
 REPORTED: Mapping[str, tuple[str, str]] = {
     "BatchExecution": (
         "Qwak's BatchExecution action (a batch inference job over files in a bucket) has no "
         "counterpart in auto, so the automation is not converted",
-        "run the batch job from your own scheduler, or keep this automation on Qwak",
+        _BATCH_HINT,
     ),
-    "BatchJobDataSpecifications": (_BATCH, "see BatchExecution"),
-    "BatchJobExecutionSpecifications": (_BATCH, "see BatchExecution"),
+    "BatchJobDataSpecifications": (_BATCH.format("BatchJobDataSpecifications"), _BATCH_HINT),
+    "BatchJobExecutionSpecifications": (
+        _BATCH.format("BatchJobExecutionSpecifications"),
+        _BATCH_HINT,
+    ),
     "DeployedBuildMetric": (
         "DeployedBuildMetric (deploy when the build beats the deployed build of a variation) "
         "has no exact counterpart: auto always compares with a threshold as well",
         "write build_metric with the metric, a direction, a threshold every build passes and "
         "`compare_to: deployed` (it compares with the same variation as deployment_spec)",
     ),
-    "ExecutionRunDetails": (_EXECUTIONS, "remove it from the automation file"),
-    "AutomationExecution": (_EXECUTIONS, "remove it from the automation file"),
+    "ExecutionRunDetails": (
+        _EXECUTIONS.format("ExecutionRunDetails"),
+        "remove it from the automation file",
+    ),
+    "AutomationExecution": (
+        _EXECUTIONS.format("AutomationExecution"),
+        "remove it from the automation file",
+    ),
     **{
         name: (f"{name} {_ABSTRACT}", f"use one of its subclasses: {subclasses}")
         for name, subclasses in {
