@@ -30,6 +30,7 @@ class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     secrets: list[SecretNotice] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # automations that could not be converted
+    suggestions: list[str] = field(default_factory=list)  # notices that change nothing written
 
 
 def _problem(
@@ -177,7 +178,19 @@ def import_qwak(paths: list[Path], out_dir: Path | None) -> ImportResult:
     for file in files:
         import_file(file, out_dir, result)
     _check_written(result)
+    _suggest(result)
     return result
+
+
+def _suggest(result: ImportResult) -> None:
+    """dependencies_as_of for a model repository with floating requirements around the files
+    that were converted (once per repository)."""
+    from qwak_auto.qwak_import.suggest import unpinned_notice
+
+    for source in dict.fromkeys(item.source for item in result.written):
+        notice = unpinned_notice(Path(source))
+        if notice is not None and notice not in result.suggestions:
+            result.suggestions.append(notice)
 
 
 def _make_output(out_dir: Path) -> None:
