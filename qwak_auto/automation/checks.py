@@ -289,12 +289,17 @@ def _secret_fields(data: Mapping[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
 
 
 def secret_names(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
-    """Every valid secret name the document refers to, with its path. A value that is not a
-    name (a URL, a token) is left out: it is reported as such, never looked up or echoed."""
+    """Every valid secret name the document refers to and a run resolves, with its path. A
+    value that is not a name (a URL, a token) is left out: it is reported as such, never
+    looked up or echoed. Qwak's service-account keys are left out too: nothing here reads
+    them (a `qwak.no-effect` warning says so)."""
     return [
         (p, v)
         for p, v in _secret_fields(data)
-        if isinstance(v, str) and SECRET_NAME.match(v) and not _looks_like_value(v)
+        if isinstance(v, str)
+        and SECRET_NAME.match(v)
+        and not _looks_like_value(v)
+        and p[-1] != "service_account_key_secret_name"
     ]
 
 

@@ -390,12 +390,16 @@ def test_secret_names_lists_every_secret_field() -> None:
         "on_error:\n  webhook: {url: 'https://x', secret_headers: {Authorization: tok}}\n"
     )
     doc = load_text(BASE + qwak)[0][0]
+    # the service-account keys have no effect here, so --check-secrets does not ask for them
     assert [(".".join(map(str, p)), n) for p, n in secret_names(doc.data)] == [
         ("action.build_deploy.build_spec.git_ssh_token_secret", "ssh"),
-        ("action.build_deploy.build_spec.service_account_key_secret_name", "sa"),
-        ("action.build_deploy.deployment_spec.service_account_key_secret_name", "sa2"),
         ("on_error.webhook.secret_headers.Authorization", "tok"),
     ]
+    token = check("      service_account_key_secret_name: ghp_abcdefabcdef0123\n")
+    assert [(p.code, p.path) for p in token if p.code == "secret.plaintext"] == [
+        ("secret.plaintext", "action.build_deploy.build_spec.service_account_key_secret_name")
+    ]
+    assert all("abcdef0123" not in p.message + p.hint for p in token)
 
 
 # ------------------------------------------------------------------ build and deploy
