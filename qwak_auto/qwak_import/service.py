@@ -206,7 +206,10 @@ def _make_output(out_dir: Path) -> None:
 
 
 def _check_written(result: ImportResult) -> None:
-    """Every written file must pass `auto validate`; a failure is reported against it."""
+    """Every written file must pass `auto validate`; a failure is reported against it, and so
+    is a warning (a Qwak field the default builder cannot honour), so nothing surprises later.
+    """
+    import dataclasses
     import tempfile
 
     from qwak_auto.automation.validate import load_automations
@@ -218,6 +221,9 @@ def _check_written(result: ImportResult) -> None:
             if item.path is None:
                 path.write_text(item.text, encoding="utf-8")
             _automations, problems = load_automations([path], load_config((path,), env={}))
+            if item.path is None:  # printed: name the document, not a temporary file
+                problems = [dataclasses.replace(p, file=f"<stdout>:{item.name}") for p in problems]
+            result.problems += [p for p in problems if p.severity is Severity.WARNING]
             errors = [p for p in problems if p.severity is Severity.ERROR]
             if errors:
                 result.problems += errors
