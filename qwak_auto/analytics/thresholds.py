@@ -1,8 +1,11 @@
 """Thresholds and the comparison shared by the gate and metric triggers.
 
 A threshold is a number, or SQL that yields exactly one row with one finite numeric column
-(run read-only and bounded by :mod:`qwak_auto.analytics`). ABOVE means strictly greater,
-BELOW strictly less: a value equal to the threshold never passes, and neither does NaN/inf.
+(run read-only and bounded by :mod:`qwak_auto.analytics`). The directions are Qwak's: ABOVE
+means strictly greater, BELOW strictly less (a value equal to the threshold does not pass);
+EQUALS means equal up to floating-point rounding (a relative difference of at most 1e-9, so
+``avg()`` of 0.1 + 0.2 equals "0.3"); ABOVE_OR_EQUALS and BELOW_OR_EQUALS are ABOVE / BELOW
+or EQUALS. NaN and inf never pass.
 """
 
 from __future__ import annotations
@@ -16,18 +19,52 @@ from qwak_auto.automation.model import Direction
 if TYPE_CHECKING:
     from qwak_auto.config import Config
 
-_WORD = {Direction.ABOVE: ("above", ">"), Direction.BELOW: ("below", "<")}
+_WORD = {
+    Direction.ABOVE: ("above", ">"),
+    Direction.BELOW: ("below", "<"),
+    Direction.EQUALS: ("equal to", "=="),
+    Direction.ABOVE_OR_EQUALS: ("above or equal to", ">="),
+    Direction.BELOW_OR_EQUALS: ("below or equal to", "<="),
+}
+# EQUALS tolerates the rounding of a decimal threshold or of a SQL aggregate, nothing more.
+EQUAL_REL_TOL = 1e-9
 
 
 def fmt(value: float | None) -> str:
     return "none" if value is None else f"{value:.6g}"
 
 
+def equal(value: float, other: float) -> bool:
+    return math.isclose(value, other, rel_tol=EQUAL_REL_TOL, abs_tol=0.0)
+
+
 def passes(value: float, direction: Direction, threshold: float) -> bool:
-    """Strict comparison; anything non-finite never passes."""
+    """``value`` compared with ``threshold`` in ``direction``; anything non-finite never passes."""
     if not (math.isfinite(value) and math.isfinite(threshold)):
         return False
-    return value > threshold if direction == Direction.ABOVE else value < threshold
+    if direction is Direction.ABOVE:
+        return value > threshold
+    if direction is Direction.BELOW:
+        return value < threshold
+    if direction is Direction.ABOVE_OR_EQUALS:
+        return value > threshold or equal(value, threshold)
+    if direction is Direction.BELOW_OR_EQUALS:
+        return value < threshold or equal(value, threshold)
+    return equal(value, threshold)
+
+
+def better_sign(direction: Direction) -> int:
+    """+1 where a higher value is better (ABOVE...), -1 where lower is, 0 for EQUALS."""
+    if direction in (Direction.ABOVE, Direction.ABOVE_OR_EQUALS):
+        return 1
+    if direction in (Direction.BELOW, Direction.BELOW_OR_EQUALS):
+        return -1
+    return 0
+
+
+def inclusive(direction: Direction) -> bool:
+    """Does a tie pass? (the *_OR_EQUALS directions and EQUALS)"""
+    return direction not in (Direction.ABOVE, Direction.BELOW)
 
 
 def compared(value: float, direction: Direction, threshold: float, ok: bool) -> str:

@@ -217,6 +217,14 @@ def check_condition(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
             "keep one: an absolute margin (min_delta) or a relative one (min_relative_delta)",
             at_key=True,
         )
+    if metric.get("compare_to") == "deployed" and metric.get("direction") == "EQUALS":
+        out.add(
+            (*BUILD_METRIC, "compare_to"),
+            "compare-to.equals",
+            "compare_to: deployed needs a better side, and EQUALS has none",
+            "use ABOVE_OR_EQUALS or BELOW_OR_EQUALS to let a tie with the serving build pass, "
+            "or remove compare_to",
+        )
     if given and metric.get("compare_to") is None:
         out.add(
             (*BUILD_METRIC, given[0]),
@@ -267,20 +275,31 @@ def _secret_fields(data: Mapping[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
     paths: list[JsonPath] = [
         (*BUILD_SPEC, "git_access_token_secret"),
         (*BUILD_SPEC, "git_ssh_key_secret"),
+        (*BUILD_SPEC, "git_ssh_token_secret"),
+        (*BUILD_SPEC, "service_account_key_secret_name"),
+        (*DEPLOY_SPEC, "service_account_key_secret_name"),
     ]
     for event in NOTIFY_KEYS:
         paths += [(event, "slack", "webhook_secret"), (event, "webhook", "signing_secret")]
+        headers = get(data, (event, "webhook", "secret_headers"))
+        if isinstance(headers, dict):
+            paths += [(event, "webhook", "secret_headers", str(name)) for name in headers]
     for path in paths:
         yield path, get(data, path)
 
 
 def secret_names(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
-    """Every valid secret name the document refers to, with its path. A value that is not a
-    name (a URL, a token) is left out: it is reported as such, never looked up or echoed."""
+    """Every valid secret name the document refers to and a run resolves, with its path. A
+    value that is not a name (a URL, a token) is left out: it is reported as such, never
+    looked up or echoed. Qwak's service-account keys are left out too: nothing here reads
+    them (a `qwak.no-effect` warning says so)."""
     return [
         (p, v)
         for p, v in _secret_fields(data)
-        if isinstance(v, str) and SECRET_NAME.match(v) and not _looks_like_value(v)
+        if isinstance(v, str)
+        and SECRET_NAME.match(v)
+        and not _looks_like_value(v)
+        and p[-1] != "service_account_key_secret_name"
     ]
 
 
@@ -364,7 +383,7 @@ def _check_memory(out: _Out, path: JsonPath, value: Any) -> None:
         )
 
 
-def check_resources(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
+def check_resources(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
     cpu_memory = (*BUILD_SPEC, "resources", "cpu", "memory")
     _check_memory(out, cpu_memory, get(data, cpu_memory))
     _check_memory(out, (*DEPLOY_SPEC, "memory"), get(data, (*DEPLOY_SPEC, "memory")))
@@ -386,18 +405,6 @@ def check_resources(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
                 f"min_replica_count ({low}) is greater than max_replica_count ({high})",
                 "make min_replica_count at most max_replica_count",
             )
-    for base in (BUILD_SPEC, DEPLOY_SPEC):
-        for key in ("purchase_option", "instance"):
-            if get(data, (*base, key)) is not None:
-                out.add(
-                    (*base, key),
-                    "qwak.no-effect",
-                    f"{key} is accepted (Qwak) but has no effect with the {ctx.builder} "
-                    "builder and the local/kubernetes deployers",
-                    f"remove `{key}` or keep it for reference",
-                    warning=True,
-                    at_key=True,
-                )
 
 
 def check_environments(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
@@ -430,10 +437,10 @@ RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (
 
 def check_document(doc: Document, ctx: Context | None = None) -> list[Problem]:
     """Every semantic problem of one document."""
-    from qwak_auto.automation import rolloutchecks
+    from qwak_auto.automation import qwakchecks, rolloutchecks
 
     out = _Out(doc)
     ctx = ctx or Context()
-    for rule in (*RULES, *rolloutchecks.RULES):
+    for rule in (*RULES, *qwakchecks.RULES, *rolloutchecks.RULES):
         rule(out, doc.data, ctx)
     return out.problems

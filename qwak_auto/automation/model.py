@@ -20,8 +20,13 @@ DEFAULT_METRIC_CRON = "*/30 * * * *"
 
 
 class Direction(StrEnum):
+    """Qwak's ThresholdDirection; the comparisons are in :mod:`qwak_auto.analytics.thresholds`."""
+
     ABOVE = "ABOVE"
     BELOW = "BELOW"
+    EQUALS = "EQUALS"
+    ABOVE_OR_EQUALS = "ABOVE_OR_EQUALS"
+    BELOW_OR_EQUALS = "BELOW_OR_EQUALS"
 
 
 # ---------------------------------------------------------------- triggers
@@ -94,8 +99,13 @@ class BuildSpec:
     assumed_iam_role: str = ""
     resources: CpuResources | GpuResources = CpuResources()
     push_image: bool | None = None
+    # Qwak fields a builder may not honour (a `qwak.no-effect` warning says so).
     purchase_option: str | None = None
-    instance: str | None = None
+    instance: str | None = None  # resources.instance (Qwak's ClientResources(instance=))
+    gpu_compatible: bool = False
+    service_account_key_secret_name: str | None = None
+    provision_instance_timeout: int | None = None  # minutes
+    dependencies_as_of: str | None = None  # YYYY-MM-DD: ignore packages published later
 
     @property
     def repo_url(self) -> str:
@@ -168,6 +178,7 @@ class DeploymentSpec:
     auto_scale_config: AutoScaleConfig | None = None
     purchase_option: str | None = None
     instance: str | None = None
+    service_account_key_secret_name: str | None = None
     traffic_weight: int | None = None  # extension: percent of the model's requests
     shadow: bool = False  # extension: a copy of the requests, answers logged only
     rollout: Rollout | None = None  # extension: canary and bake (None: at once, after smoke)
@@ -200,6 +211,7 @@ class WebhookNotification:
     url: str
     http_method: str = "POST"
     headers: Mapping[str, str] = field(default_factory=dict)
+    secret_headers: Mapping[str, str] = field(default_factory=dict)  # header -> secret NAME
     data: Mapping[str, str] = field(default_factory=dict)
     signing_secret: str | None = None
     kind: str = "webhook"
@@ -321,7 +333,8 @@ def _build_spec(doc: Mapping[str, Any]) -> BuildSpec:
         git_uri=doc["git_uri"],
         git_branch=doc.get("git_branch", "main"),
         git_access_token_secret=doc.get("git_access_token_secret") or None,
-        git_ssh_key_secret=doc.get("git_ssh_key_secret") or None,
+        # Qwak spells it git_ssh_token_secret; the checks refuse both at once.
+        git_ssh_key_secret=doc.get("git_ssh_key_secret") or doc.get("git_ssh_token_secret"),
         main_dir=doc.get("main_dir", "main"),
         dependency_file_path=doc.get("dependency_file_path") or None,
         tags=tuple(doc.get("tags") or ()),
@@ -332,7 +345,11 @@ def _build_spec(doc: Mapping[str, Any]) -> BuildSpec:
         resources=resources,
         push_image=doc.get("push_image"),
         purchase_option=doc.get("purchase_option"),
-        instance=doc.get("instance"),
+        instance=res.get("instance"),
+        gpu_compatible=doc.get("gpu_compatible", False),
+        service_account_key_secret_name=doc.get("service_account_key_secret_name"),
+        provision_instance_timeout=doc.get("provision_instance_timeout"),
+        dependencies_as_of=doc.get("dependencies_as_of"),
     )
 
 
@@ -350,12 +367,21 @@ def _condition(doc: Mapping[str, Any] | None) -> BuildMetric | None:
     )
 
 
+def _query_spec(doc: Mapping[str, Any]) -> QuerySpec:
+    # Qwak reads both names in any case (MetricType[value.lower()]).
+    return QuerySpec(
+        metric_type=str(doc["metric_type"]).lower(),
+        aggregation_type=str(doc["aggregation_type"]).lower(),
+        time_period=doc["time_period"],
+    )
+
+
 def _autoscale(doc: Mapping[str, Any] | None) -> AutoScaleConfig | None:
     if not doc:
         return None
     triggers = tuple(
         PrometheusTrigger(
-            query_spec=QuerySpec(**t["prometheus_trigger"]["query_spec"]),
+            query_spec=_query_spec(t["prometheus_trigger"]["query_spec"]),
             threshold=float(t["prometheus_trigger"]["threshold"]),
         )
         for t in doc.get("triggers") or ()
@@ -389,6 +415,7 @@ def _deployment_spec(doc: Mapping[str, Any] | None, environment: str | None) -> 
         auto_scale_config=_autoscale(d.get("auto_scale_config")),
         purchase_option=d.get("purchase_option"),
         instance=d.get("instance"),
+        service_account_key_secret_name=d.get("service_account_key_secret_name"),
         traffic_weight=d.get("traffic_weight"),
         shadow=d.get("shadow", False),
         rollout=rollout_of(d.get("rollout")),
@@ -406,6 +433,7 @@ def _notifications(doc: Mapping[str, Any] | None) -> tuple[Notification, ...]:
                     url=value["url"],
                     http_method=str(value.get("http_method", "POST")).upper(),
                     headers=_str_map(value.get("headers")),
+                    secret_headers=_str_map(value.get("secret_headers")),
                     data=_str_map(value.get("data")),
                     signing_secret=value.get("signing_secret"),
                 )

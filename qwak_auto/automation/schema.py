@@ -271,8 +271,27 @@ def _enum(doc: Document, path: JsonPath, error: ValidationError) -> Iterator[Pro
 
 
 def _pattern(doc: Document, path: JsonPath, error: ValidationError) -> Iterator[Problem]:
+    from qwak_auto.automation.casenames import names_of
+
     name = _name(path)
-    if name.endswith("_secret"):
+    allowed = names_of(str(_vv(error)))
+    if allowed is not None:
+        value = error.instance
+        close = difflib.get_close_matches(str(value).lower(), allowed, n=1, cutoff=0.6)
+        message = f"`{name}` must be one of {', '.join(allowed)} (any case), not `{_safe(value)}`"
+        hint = f"did you mean `{close[0]}`?" if close else ""
+        yield _problem(doc, path, "schema.enum", message, hint)
+        return
+    if name == "secret_headers":  # propertyNames: a header name
+        yield _problem(
+            doc,
+            path,
+            "schema.pattern",
+            f"`{_safe(error.instance)}` is not a valid HTTP header name",
+            "use letters, digits and `-` (e.g. `Authorization`, `X-Api-Key`)",
+        )
+        return
+    if name.endswith(("_secret", "_secret_name")) or "secret_headers" in path[:-1]:
         # Never echo what was written: it may be the secret itself.
         yield _problem(
             doc,

@@ -31,6 +31,8 @@ Rule codes (stable; tests pin them):
   ``git-uri.credentials``, ``path.absolute``, ``path.parent``, ``secret.plaintext``,
   ``env.format``, ``env.key``, ``memory.invalid``, ``memory.legacy-unit`` (warning),
   ``replicas.range``, ``range.minimum``, ``qwak.no-effect`` (warning),
+  ``compare-to.equals``, ``secret.both-spellings``, ``date.invalid``, ``date.future``
+  (warning), ``webhook.header-twice``, ``secret.header-plaintext`` (warning),
   ``environment.unknown``, ``name.duplicate``, ``secret.unresolved`` (``--check-secrets``),
   ``rollout.steps-order``, ``rollout.error-rate``, ``traffic.shadow-weight``,
   ``traffic.shadow-default``

@@ -305,10 +305,11 @@ def relative_to(path: Path | None, root: Path) -> str | None:
 
 def describe_dependencies(deps: Dependencies, root: Path) -> str:
     """One line for the build log: which dependency file, its kind, how many requirements."""
+    as_of = f"; {deps.describe_as_of()}" if deps.as_of else ""
     if deps.file is None:
-        return "no dependency file; base packages only"
+        return f"no dependency file; base packages only{as_of}"
     where = relative_to(deps.file, root)
-    return f"{where} ({deps.kind}, {len(deps.requirements)} requirements)"
+    return f"{where} ({deps.kind}, {len(deps.requirements)} requirements){as_of}"
 
 
 def harness_outcome(

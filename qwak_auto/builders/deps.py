@@ -10,6 +10,7 @@ the installer cannot satisfy can be dropped with a warning naming that line.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -24,6 +25,12 @@ from qwak_auto.errors import BuildError
 # What every build environment gets besides the model's own requirements: the harness and
 # the model server need pandas, cloudpickle and gunicorn; the repository's tests need pytest.
 BASE_PACKAGES: tuple[str, ...] = ("pandas", "cloudpickle", "gunicorn", "pytest")
+# The first pip with --uploaded-prior-to (dependencies_as_of where uv is not used).
+PIP_WITH_CUTOFF = "pip>=26"
+PIP_CUTOFF_NOTE = (
+    "note: pip holds to dependencies_as_of only the indexes that publish upload times (PyPI "
+    "does); files from find-links folders or file:// indexes are not held to the date"
+)
 # Bump when the layout of a build environment changes, so old cached environments are not reused.
 ENV_LAYOUT = "1"
 
@@ -116,6 +123,26 @@ class Dependencies:
     kind: str  # requirements | pep621 | poetry | conda | none
     requirements: tuple[Requirement, ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    as_of: str | None = None  # build_spec.dependencies_as_of, YYYY-MM-DD
+
+    @property
+    def uploaded_before(self) -> str | None:
+        """The installers' cut-off for ``as_of``: the start (UTC) of the next day, so that
+        what was published on that day still counts (uv --exclude-newer, pip
+        --uploaded-prior-to)."""
+        if self.as_of is None:
+            return None
+        day = dt.date.fromisoformat(self.as_of) + dt.timedelta(days=1)
+        return f"{day.isoformat()}T00:00:00Z"
+
+    def describe_as_of(self) -> str:
+        return f"as of {self.as_of} (packages uploaded before {self.uploaded_before})"
+
+    def as_of_record(self) -> dict[str, str]:
+        """What the build's provenance records about ``as_of`` (nothing when unset)."""
+        if self.as_of is None or self.uploaded_before is None:
+            return {}
+        return {"as_of": self.as_of, "uploaded_before": self.uploaded_before}
 
     def specs(self) -> tuple[str, ...]:
         """Everything to install: the model's requirements, then the base packages."""
@@ -126,10 +153,14 @@ class Dependencies:
     def digest(self, python: str | None = None) -> str:
         """The environment key: the requirements, the interpreter and the layout version."""
         python = python or f"{sys.version_info.major}.{sys.version_info.minor}:{sys.executable}"
-        blob = json.dumps(
-            {"specs": sorted(self.specs()), "python": python, "layout": ENV_LAYOUT},
-            sort_keys=True,
-        )
+        key: dict[str, Any] = {
+            "specs": sorted(self.specs()),
+            "python": python,
+            "layout": ENV_LAYOUT,
+        }
+        if self.as_of is not None:  # absent: the same key as before the field existed
+            key["as_of"] = self.as_of
+        blob = json.dumps(key, sort_keys=True)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
 
 

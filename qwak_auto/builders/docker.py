@@ -36,6 +36,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from qwak_auto import proc
@@ -176,7 +177,10 @@ class DockerBuild:
         self.out = out
         checkout, spec = self.checkout, self.spec
         common.require_main_dir(checkout, spec)
-        deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
+        deps = replace(
+            detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path),
+            as_of=spec.dependencies_as_of,
+        )
         self.out.line(
             f"==> dependencies: {common.describe_dependencies(deps, checkout.project_dir)}"
         )

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from qwak_auto import proc
 from qwak_auto.builders import common, dockerfile
-from qwak_auto.builders.deps import Dependencies
+from qwak_auto.builders.deps import PIP_CUTOFF_NOTE, Dependencies
 from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.platform import docker as docker_cli
 
@@ -69,6 +69,8 @@ def ensure(
                     warnings=tuple(meta.get("warnings", ())),
                 )
         out.write(f"==> dependency image {tag}: installing into {dockerfile.VENV}\n")
+        if deps.as_of is not None:
+            out.write(PIP_CUTOFF_NOTE + "\n")
         made = _make(deps, base, tag, digest, folder, environ, out, remaining)
         (folder / f"{digest}.json").write_text(
             json.dumps({"freeze": list(made.freeze), "warnings": list(made.warnings)}),
@@ -94,7 +96,7 @@ def _make(
     req = folder / f"{digest}-{os.getpid()}.requirements.txt"
     for attempt in (1, 2):
         req.write_text("\n".join(specs) + "\n", encoding="utf-8")
-        plan = dockerfile.install_plan(environ, req)
+        plan = dockerfile.install_plan(environ, req, uploaded_before=deps.uploaded_before)
         started = time.monotonic()
         try:
             docker_cli.remove_container(name, environ)

@@ -45,6 +45,7 @@ def finish(
         "tool": "pip (docker)",
         "environment_reused": deps_image.reused,
         "warnings": list(dict.fromkeys([*deps.warnings, *deps_image.warnings])),
+        **deps.as_of_record(),
     }
     metrics, params, prov = common.harness_outcome(
         ctx=run.ctx,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from qwak_auto.automation.model import CpuResources, GpuResources
 from qwak_auto.automation.units import memory_bytes
+from qwak_auto.builders.deps import PIP_WITH_CUTOFF
 
 VENV = "/opt/venv"
 AUTO_DIR = "/opt/auto"  # holds the qwak_auto package source (the .pth points here)
@@ -177,7 +178,12 @@ INSTALL_SCRIPT = f"""set -eu
 # Installer settings arrive on stdin: not on argv, not in the container's configuration.
 . /dev/stdin
 python3 -m venv {VENV}
-{VENV}/bin/python -m pip install --no-cache-dir --no-input -r {MOUNT_DIR}/requirements.txt
+if [ -n "${{AUTO_UPLOADED_BEFORE:-}}" ]; then
+  # dependencies_as_of: the base image's pip predates --uploaded-prior-to
+  {VENV}/bin/python -m pip install --no-cache-dir --no-input --quiet "{PIP_WITH_CUTOFF}"
+  set -- --uploaded-prior-to "$AUTO_UPLOADED_BEFORE"
+fi
+{VENV}/bin/python -m pip install --no-cache-dir --no-input "$@" -r {MOUNT_DIR}/requirements.txt
 echo "==> installed"
 {VENV}/bin/python -m pip freeze --all | sed 's/^/freeze: /'
 {VENV}/bin/python -c 'import sysconfig; print("site-packages: " + sysconfig.get_paths()["purelib"])'
@@ -220,9 +226,11 @@ def install_plan(
     environ: Mapping[str, str],
     requirements: Path,
     *,
+    uploaded_before: str | None = None,
     exists: type[Path] = Path,
 ) -> InstallPlan:
-    """The read-only mounts and installer settings of the dependency step."""
+    """The read-only mounts and installer settings of the dependency step (with
+    ``uploaded_before``, packages uploaded later are ignored: ``dependencies_as_of``)."""
     mounts = [Mount(source=requirements, target=f"{MOUNT_DIR}/requirements.txt")]
     settings: dict[str, str] = {
         k: v
@@ -258,6 +266,8 @@ def install_plan(
             mounts.append(Mount(source=exists(link), target=link))
     settings["PIP_NO_CACHE_DIR"] = "1"
     settings["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    if uploaded_before:
+        settings["AUTO_UPLOADED_BEFORE"] = uploaded_before
     return InstallPlan(mounts=tuple(mounts), settings=settings)
 
 

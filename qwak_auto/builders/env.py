@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import IO
 
 from qwak_auto import proc
-from qwak_auto.builders.deps import Dependencies, Requirement
+from qwak_auto.builders.deps import (
+    PIP_CUTOFF_NOTE,
+    PIP_WITH_CUTOFF,
+    Dependencies,
+    Requirement,
+)
 from qwak_auto.errors import BuildError, ProcError
 
 MARKER = "auto-env.json"
@@ -201,10 +206,31 @@ def _create(
     return install(path, deps, uv, out, env, deadline)
 
 
-def _install_argv(path: Path, uv: str | None, req_file: Path) -> list[str]:
+def _install_argv(
+    path: Path, uv: str | None, req_file: Path, uploaded_before: str | None = None
+) -> list[str]:
     if uv:
-        return [uv, "pip", "install", "--python", str(env_python(path)), "-r", str(req_file)]
-    return [str(env_python(path)), "-m", "pip", "install", "--quiet", "-r", str(req_file)]
+        cutoff = ["--exclude-newer", uploaded_before] if uploaded_before else []
+        return [
+            uv,
+            "pip",
+            "install",
+            "--python",
+            str(env_python(path)),
+            *cutoff,
+            "-r",
+            str(req_file),
+        ]
+    cutoff = ["--uploaded-prior-to", uploaded_before] if uploaded_before else []
+    python = str(env_python(path))
+    return [python, "-m", "pip", "install", "--quiet", *cutoff, "-r", str(req_file)]
+
+
+def _pip_with_cutoff(path: Path, out: IO[str], env: dict[str, str], deadline: float) -> None:
+    """venv's bundled pip predates --uploaded-prior-to: bring one that has it (the installer
+    itself is not held to the date; the model's packages are)."""
+    argv = [str(env_python(path)), "-m", "pip", "install", "--quiet", PIP_WITH_CUTOFF]
+    proc.run(argv, timeout=max(1.0, deadline - time.monotonic()), env=env, stdout=out)
 
 
 def install(
@@ -220,6 +246,9 @@ def install(
     requirements = list(deps.requirements)
     warnings: list[str] = []
     attempts = 0
+    if deps.as_of is not None and not uv:
+        out.write(PIP_CUTOFF_NOTE + "\n")
+        _pip_with_cutoff(path, out, env, deadline)
     while True:
         attempts += 1
         specs = _specs(requirements, deps)
@@ -229,7 +258,8 @@ def install(
         if remaining <= 0:
             raise BuildError("installing dependencies took longer than the build's timeout")
         try:
-            proc.run(_install_argv(path, uv, req_file), timeout=remaining, env=env, stdout=out)
+            argv = _install_argv(path, uv, req_file, deps.uploaded_before)
+            proc.run(argv, timeout=remaining, env=env, stdout=out)
             return warnings
         except ProcError as exc:
             output = exc.stdout + exc.stderr

@@ -7,6 +7,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -77,7 +78,10 @@ class LocalBuilder:
         # The role is assumed before anything starts, so missing AWS credentials fail fast;
         # the temporary credentials reach the harness only through its environment.
         role_env = self._role_env(spec.assumed_iam_role, build_id, ctx)
-        deps = detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path)
+        deps = replace(
+            detect(checkout.project_dir, checkout.main_dir, spec.dependency_file_path),
+            as_of=spec.dependencies_as_of,
+        )
         out.line(f"==> dependencies: {common.describe_dependencies(deps, checkout.project_dir)}")
         for warning in deps.warnings:
             out.line(f"warning: {warning}")
@@ -201,6 +205,7 @@ class LocalBuilder:
             "tool": env.tool,
             "environment_reused": env.reused,
             "warnings": list(dict.fromkeys([*deps.warnings, *env.warnings])),
+            **deps.as_of_record(),
         }
         metrics, params, prov = common.harness_outcome(
             ctx=ctx,

@@ -49,6 +49,8 @@ def import_qwak_command(
             " or with your secret backend",
             err=True,
         )
+    for suggestion in result.suggestions:
+        console.out(f"notice: {suggestion}", err=True)
     if result.problems:
         console.out(RENDERERS[output_format](result.problems, len(paths)).rstrip("\n"), err=True)
     if result.failed:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qwak_auto.automation.casenames import names_of
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "automation.schema.json"
 REFERENCE_FILE = Path("reference") / "automation.md"
 _NO_DEFAULT = "No default:"
@@ -144,7 +146,7 @@ def _constraints(node: Schema) -> list[str]:
         parts.append(f"at least {node['minLength']} characters")
     if "maxLength" in node:
         parts.append(f"at most {node['maxLength']} characters")
-    if "pattern" in node:
+    if "pattern" in node and names_of(node["pattern"]) is None:
         parts.append(f"matches {_code(node['pattern'])}")
     if node.get("uniqueItems"):
         parts.append("no duplicates")
@@ -168,7 +170,12 @@ def _type(
         return f"mapping, see {_link(target)}"
     if node.get("type") == "object":
         values = node.get("additionalProperties", {})
-        value_type = _type_name(values) if isinstance(values, Mapping) else "any"
+        value_type = "any"
+        if isinstance(values, Mapping):
+            values, values_def = _resolve(root, values)
+            value_type = _type_name(values)
+            if values_def:
+                value_type += f" ([{values_def}](#type-{values_def.lower()}))"
         text = f"mapping of string to {value_type}"
     elif node.get("type") == "array":
         items, items_def = _resolve(root, node.get("items", {}))
@@ -184,6 +191,9 @@ def _type(
         text = _type_name(node)
     if "enum" in node:
         text += ": one of " + ", ".join(_code(v) for v in node["enum"])
+    any_case = names_of(node["pattern"]) if "pattern" in node else None
+    if any_case:
+        text += ": one of " + ", ".join(_code(v) for v in any_case) + " (any case)"
     extra = _constraints(node)
     if extra:
         text += f" ({', '.join(extra)})"

@@ -3,13 +3,16 @@ loads new prediction segments (:mod:`qwak_auto.run.sink`) before it asks.
 
 A threshold is a number, or SQL that yields exactly one row with one finite numeric column
 (run read-only and bounded by :mod:`qwak_auto.analytics`). ABOVE means strictly greater,
-BELOW strictly less: a value equal to the threshold never passes, and neither does a missing
-metric, NaN/inf, a failed query, zero rows, several rows or a non-number.
+BELOW strictly less, EQUALS equal (up to rounding), ABOVE_OR_EQUALS / BELOW_OR_EQUALS
+inclusive. A missing metric, NaN/inf, a failed query, zero rows, several rows or a
+non-number never passes.
 
 ``compare_to: deployed`` (extension): the build must also beat the build serving now in each
 of the automation's environments (same variation) by more than ``min_delta`` (absolute) or
 ``min_relative_delta`` (a fraction of the serving value, e.g. ``0.02`` or ``2%``); without
-either, by any amount. Where nothing serves yet, or the serving build has no such metric,
+either, by any amount. With ABOVE_OR_EQUALS / BELOW_OR_EQUALS "by at least" (a tie with the
+serving build passes). EQUALS has no better side, so it cannot be compared (the checks
+refuse the combination). Where nothing serves yet, or the serving build has no such metric,
 the threshold alone decides and the reason says so.
 
 The threshold and the comparison are :mod:`qwak_auto.analytics.thresholds`.
@@ -21,8 +24,16 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from qwak_auto.analytics.thresholds import Threshold, compared, fmt, passes, resolve_threshold
-from qwak_auto.automation.model import Direction
+from qwak_auto.analytics.thresholds import (
+    Threshold,
+    better_sign,
+    compared,
+    equal,
+    fmt,
+    inclusive,
+    passes,
+    resolve_threshold,
+)
 from qwak_auto.errors import AutoError
 from qwak_auto.run.contracts import Decision
 
@@ -180,6 +191,14 @@ def _against_serving(
     reason: str,
     verdict: Callable[..., Decision],
 ) -> Decision:
+    sign = better_sign(cond.direction)
+    if sign == 0:
+        return verdict(
+            False,
+            f"{reason}; compare_to: {cond.direction} has no better side to compare with",
+            value=value,
+            threshold=threshold,
+        )
     try:
         min_delta = _parse_delta(cond.min_delta, relative=False)
         min_relative = _parse_delta(cond.min_relative_delta, relative=True)
@@ -187,6 +206,8 @@ def _against_serving(
         return verdict(
             False, f"{reason}; compare_to: bad delta {exc}", value=value, threshold=threshold
         )
+    tie = inclusive(cond.direction)
+    more = "by at least" if tie else "by more than"
     model_id = ctx.automation.model_id
     variation = ctx.automation.action.deployment_spec.variation_name
     comparisons: list[dict[str, Any]] = []
@@ -217,15 +238,20 @@ def _against_serving(
             )
             continue
         other = float(other)
-        gain = value - other if cond.direction == Direction.ABOVE else other - value
-        if min_relative is not None:
-            need = "by any amount" if other == 0 else f"by more than {min_relative:g} relative"
-            ok = gain > 0 if other == 0 else gain / abs(other) > min_relative
-            entry["relative_gain"] = None if other == 0 else gain / abs(other)
+        gain = (value - other) * sign
+        any_amount = "(a tie passes)" if tie else "by any amount"
+        if min_relative is not None and other != 0:
+            need = f"{more} {min_relative:g} relative"
+            ok = _beats(gain / abs(other), min_relative, tie)
+            entry["relative_gain"] = gain / abs(other)
+        elif min_relative is not None:  # no relative gain over zero: any gain counts
+            need = any_amount
+            ok = _beats(gain, 0.0, tie)
+            entry["relative_gain"] = None
         else:
             delta = min_delta or 0.0
-            need = f"by more than {delta:g}" if delta else "by any amount"
-            ok = gain > delta
+            need = f"{more} {delta:g}" if delta else any_amount
+            ok = _beats(gain, delta, tie)
         entry.update(gain=gain, passed=ok)
         text = f"serving build {serving.build_id} in {where} ({fmt(other)})"
         if ok:
@@ -240,3 +266,8 @@ def _against_serving(
         reason += "; but " + "; ".join(failures)
         return verdict(False, reason, value=value, threshold=threshold, source=source, extra=extra)
     return verdict(True, reason, value=value, threshold=threshold, source=source, extra=extra)
+
+
+def _beats(gain: float, need: float, tie: bool) -> bool:
+    """``gain > need``; for the inclusive directions also a tie (up to rounding, as EQUALS)."""
+    return gain > need or (tie and equal(gain, need))

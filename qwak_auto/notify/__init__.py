@@ -3,7 +3,9 @@
 ``on_start``, ``on_success`` (a new build is serving), ``on_not_deployed`` (built fine, the
 gate kept the serving model) and ``on_error``. A notification that cannot be delivered is
 recorded in the returned detail (the runner stores it as the notify step's detail) and logged;
-it never raises and never fails the run. Every body passes through the redactor.
+it never raises and never fails the run. Every body passes through the redactor. A
+webhook's ``secret_headers`` are resolved at send time and registered with the redactor, so
+their values reach the receiver and nothing else.
 """
 
 from __future__ import annotations
@@ -165,8 +167,8 @@ class RunNotifier:
             del key
         fields = webhook_fields(event, summary)
         method = notification.http_method.upper()
-        headers = dict(notification.headers)
-        if method == "GET":
+        headers = {**notification.headers, **_secret_headers(notification, ctx)}
+        if method in ("GET", "HEAD"):
             # Qwak's behaviour: the fields and `data` go in the query string, core fields win.
             query = {**{k: str(v) for k, v in notification.data.items()}}
             query.update(
@@ -176,7 +178,7 @@ class RunNotifier:
             parts = urllib.parse.urlsplit(notification.url)
             joined = "&".join(p for p in (parts.query, urllib.parse.urlencode(clean)) if p)
             url = urllib.parse.urlunsplit(parts._replace(query=joined))
-            return Request(method="GET", url=url, headers=headers, signing_secret=secret)
+            return Request(method=method, url=url, headers=headers, signing_secret=secret)
         payload = {**fields, "data": dict(notification.data)}
         headers.setdefault("Content-Type", "application/json")
         return Request(
@@ -186,3 +188,19 @@ class RunNotifier:
             headers=headers,
             signing_secret=secret,
         )
+
+
+def _secret_headers(notification: WebhookNotification, ctx: RunContext) -> dict[str, str]:
+    """``secret_headers``: each value resolved now, registered with the redactor (so no log,
+    error or record can show it) and refused when it would break the request."""
+    out: dict[str, str] = {}
+    for header, name in notification.secret_headers.items():
+        value = ctx.secrets(name).strip()
+        redact.register_secret(value)
+        if not value or any(c in value for c in "\r\n\0"):
+            raise AutoError(
+                f"the secret `{name}` for the header {header} is empty or holds a line break",
+                "store the header's value on one line, e.g. `Bearer <token>`",
+            )
+        out[header] = value
+    return out

@@ -16,80 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Field order of the SDK's dataclasses (qwak-core `qwak/automations/automations.py`), so that
-# positional arguments map to the right field.
-SDK_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "Automation": (
-        "id",
-        "name",
-        "model_id",
-        "execute_immediately",
-        "trigger",
-        "action",
-        "description",
-        "environment",
-        "is_enabled",
-        "is_deleted",
-        "is_sdk_v1",
-        "create_audit",
-        "on_error",
-        "on_success",
-    ),
-    "ScheduledTrigger": ("cron", "interval"),
-    "MetricBasedTrigger": ("name", "metric", "direction", "threshold", "override_cron"),
-    "NoneTrigger": (),
-    "OnBoardingTrigger": (),
-    "SqlMetric": ("sql_query",),
-    "SlackNotification": ("webhook",),
-    "CustomWebhook": ("url", "http_method", "headers", "data"),
-    "BuildMetric": ("metric_name", "direction", "threshold"),
-    "CpuResources": ("cpu_fraction", "memory"),
-    "GpuResources": ("gpu_type", "gpu_amount"),
-    "BuildSpecifications": (
-        "parameters",
-        "git_uri",
-        "tags",
-        "git_access_token_secret",
-        "git_branch",
-        "main_dir",
-        "base_image",
-        "assumed_iam_role",
-        "resources",
-        "dependency_file_path",
-        "env_vars",
-    ),
-    "AutoScalingConfig": (
-        "min_replica_count",
-        "max_replica_count",
-        "polling_interval",
-        "cool_down_period",
-        "triggers",
-    ),
-    "DeploymentSpecifications": (
-        "number_of_http_server_workers",
-        "http_request_timeout_ms",
-        "max_batch_size",
-        "daemon_mode",
-        "variation_name",
-        "custom_iam_role_arn",
-        "number_of_pods",
-        "cpu_fraction",
-        "memory",
-        "gpu_resources",
-        "auto_scale_config",
-        "environments",
-        "env_vars",
-        "deployment_timeout",
-    ),
-    "QwakBuildDeploy": ("build_spec", "deployment_condition", "deployment_spec"),
-    "AutoScaleQuerySpec": ("metric_type", "aggregation_type", "time_period"),
-    "AutoScalingPrometheusTrigger": ("query_spec", "threshold"),
-}
-SDK_ENUMS: Mapping[str, tuple[str, ...]] = {
-    "ThresholdDirection": ("ABOVE", "BELOW"),
-    "MetricType": ("cpu", "latency", "memory"),
-    "AggregationType": ("avg", "max", "min", "sum"),
-}
+from qwak_auto.qwak_import.sdk import SDK_ENUMS, SDK_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,18 +53,29 @@ class Module:
     rebound: dict[str, int] = field(default_factory=dict)  # name -> line of the second binding
     loop_names: dict[str, int] = field(default_factory=dict)
     automations: list[tuple[str, ast.Call]] = field(default_factory=list)  # (binding, call)
+    # `from qwak.automations import ThresholdDirection as Direction`: Direction -> the SDK name
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def callee(self, node: ast.expr) -> str | None:
+        """The SDK name a call or attribute base refers to (``X``, ``mod.X``, an alias)."""
+        if isinstance(node, ast.Name):
+            return self.aliases.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            return node.attr
+        return None
+
+    def is_automation(self, node: ast.expr | None) -> bool:
+        return isinstance(node, ast.Call) and self.callee(node.func) == "Automation"
 
 
-def _callee(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
-
-
-def _is_automation(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Call) and _callee(node.func) == "Automation"
+def _sdk_aliases(node: ast.stmt) -> dict[str, str]:
+    if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("qwak"):
+        return {}
+    return {
+        alias.asname: alias.name
+        for alias in node.names
+        if alias.asname and (alias.name in SDK_FIELDS or alias.name in SDK_ENUMS)
+    }
 
 
 def _targets(node: ast.stmt) -> list[tuple[str, ast.expr | None]]:
@@ -153,22 +91,24 @@ def scan(file: str, tree: ast.Module) -> Module:
     """Collect module-level bindings and the ``Automation(...)`` calls of a module."""
     module = Module(file)
     for node in tree.body:
+        module.aliases.update(_sdk_aliases(node))
+    for node in tree.body:
         for name, value in _targets(node):
             if name in module.bindings or name in module.loop_names:
                 module.rebound.setdefault(name, node.lineno)
             if value is not None:
                 module.bindings[name] = value
-            if _is_automation(value):
+            if module.is_automation(value):
                 assert isinstance(value, ast.Call)
                 module.automations.append((name, value))
-        if isinstance(node, ast.Expr) and _is_automation(node.value):
+        if isinstance(node, ast.Expr) and module.is_automation(node.value):
             assert isinstance(node.value, ast.Call)
             module.automations.append(("", node.value))
         if isinstance(node, ast.For | ast.AsyncFor | ast.While | ast.With | ast.If | ast.Try):
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
                     module.loop_names.setdefault(inner.id, inner.lineno)
-                if isinstance(inner, ast.Call) and _is_automation(inner):
+                if isinstance(inner, ast.Call) and module.is_automation(inner):
                     module.automations.append(("", inner))
     return module
 
@@ -275,18 +215,41 @@ class Evaluator:
         finally:
             self._resolving.discard(name)
 
+    def _enum_member(self, node: ast.expr) -> SdkEnum | None:
+        """``Enum.member``, ``module.Enum.member`` or ``Enum["member"]`` of an SDK enum."""
+        member: object
+        if isinstance(node, ast.Attribute):
+            enum, member = self.module.callee(node.value), node.attr
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            enum, member = self.module.callee(node.value), node.slice.value
+        else:
+            return None
+        if enum is not None and isinstance(member, str) and member in SDK_ENUMS.get(enum, ()):
+            return SdkEnum(enum, member)
+        return None
+
     def _Attribute(self, node: ast.Attribute) -> Any:
-        base = node.value
-        enum = base.id if isinstance(base, ast.Name) else _callee(base)
-        if enum is not None and enum in SDK_ENUMS and node.attr in SDK_ENUMS[enum]:
-            return SdkEnum(enum, node.attr)
+        member = self._enum_member(node)
+        if member is not None:
+            return member
+        inner = self._enum_member(node.value)
+        if inner is not None and node.attr == "name":
+            return inner.member  # MetricType.gpu.name == "gpu"
         dotted = ast.unparse(node)
         hint = "write the value as a literal"
+        if inner is not None:
+            hint = f"write the member itself, `{inner.enum}.{inner.member}`"
+        elif self.module.callee(node.value) in SDK_ENUMS:
+            known = ", ".join(SDK_ENUMS[str(self.module.callee(node.value))])
+            hint = f"the SDK's members are {known}"
         if "environ" in dotted or "getenv" in dotted:
             hint = "environment variables are read at run time: use a secret name or a literal"
         return self._unknown(node, f"`{dotted}`", hint)
 
     def _Subscript(self, node: ast.Subscript) -> Any:
+        member = self._enum_member(node)
+        if member is not None:
+            return member
         dotted = ast.unparse(node)
         hint = "write the value as a literal"
         if "environ" in dotted:
@@ -294,7 +257,7 @@ class Evaluator:
         return self._unknown(node, f"`{dotted}`", hint)
 
     def _Call(self, node: ast.Call) -> Any:
-        name = _callee(node.func)
+        name = self.module.callee(node.func)
         if name is None or name not in SDK_FIELDS:
             shown = ast.unparse(node.func)
             hint = "only Qwak SDK constructors are followed; write the value it returns literally"

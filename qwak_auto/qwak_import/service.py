@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import ast
 import io
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qwak_auto.automation.problems import Problem, Severity
 from qwak_auto.errors import UsageError
-from qwak_auto.qwak_import.convert import Conversion, SecretNotice, convert
+from qwak_auto.qwak_import.convert import SecretNotice, convert
 from qwak_auto.qwak_import.evaluate import Evaluator, SdkCall, scan
-
-_HEADER_SECRET = re.compile(r"(authorization|token|api[-_]?key|secret|password)", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,50 +30,59 @@ class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     secrets: list[SecretNotice] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # automations that could not be converted
+    suggestions: list[str] = field(default_factory=list)  # notices that change nothing written
 
 
-def _problem(file: str, line: int, column: int, path: str, message: str, hint: str) -> Problem:
+def _problem(
+    file: str, line: int, column: int, path: str, message: str, hint: str, warning: bool = False
+) -> Problem:
     return Problem(
-        file=file, line=line, column=column, path=path, code="import", message=message, hint=hint
+        file=file,
+        line=line,
+        column=column,
+        path=path,
+        code="import.not-written" if warning else "import",
+        message=message,
+        hint=hint,
+        severity=Severity.WARNING if warning else Severity.ERROR,
     )
+
+
+def in_schema_order(value: Any, node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+    """``value`` with every mapping's keys in the order the schema (and the reference) lists
+    them, so that an imported file reads like the documentation."""
+    for ref in [node.get("$ref")] + [item.get("$ref") for item in node.get("allOf", ())]:
+        if isinstance(ref, str) and ref.startswith("#/definitions/"):
+            node = {**root["definitions"][ref.removeprefix("#/definitions/")], **node}
+    if isinstance(value, list):
+        items = node.get("items", {})
+        return [in_schema_order(v, items if isinstance(items, dict) else {}, root) for v in value]
+    if not isinstance(value, dict):
+        return value
+    props = node.get("properties", {})
+    order = {key: index for index, key in enumerate(props)}
+    keys = sorted(value, key=lambda k: order.get(k, len(order)))
+    return {k: in_schema_order(value[k], props.get(k, {}), root) for k in keys}
 
 
 def _dump(doc: dict[str, Any], source: str) -> str:
     from ruamel.yaml import YAML
+
+    from qwak_auto.automation.schema import load_schema
 
     yaml = YAML()
     yaml.default_flow_style = False
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 100
     buffer = io.StringIO()
-    yaml.dump(doc, buffer)
+    schema = load_schema()
+    yaml.dump(in_schema_order(doc, schema, schema), buffer)
     header = (
         "# yaml-language-server: $schema=https://raw.githubusercontent.com/qwak-auto/auto/main/"
         "schemas/automation.schema.json\n"
         f"# Imported from {source} by `auto import-qwak`.\n"
     )
     return header + buffer.getvalue()
-
-
-def _header_secrets(conversion: Conversion, file: str, line: int) -> list[Problem]:
-    out = []
-    for key in ("on_success", "on_error"):
-        headers = conversion.doc.get(key, {}).get("webhook", {}).get("headers", {})
-        for name in list(headers):
-            if _HEADER_SECRET.search(name):
-                del headers[name]
-                out.append(
-                    _problem(
-                        file,
-                        line,
-                        1,
-                        f"{key}.webhook.headers.{name}",
-                        f"header `{name}` holds a credential in plaintext; it was not written",
-                        "add the header to the YAML yourself once webhook headers can come from a"
-                        " secret, or use `signing_secret: NAME` to sign the request instead",
-                    )
-                )
-    return out
 
 
 def import_file(path: Path, out_dir: Path | None, result: ImportResult) -> None:
@@ -118,11 +125,10 @@ def import_file(path: Path, out_dir: Path | None, result: ImportResult) -> None:
         assert isinstance(call, SdkCall)
         conversion = convert(call)
         problems = [
-            _problem(file, i.line, i.column, i.path, i.message, i.hint) for i in conversion.issues
+            _problem(file, i.line, i.column, i.path, i.message, i.hint, i.warning)
+            for i in conversion.issues
         ]
-        problems += _header_secrets(conversion, file, call.line)
         name = str(conversion.doc.get("name") or f"line{call.line}")
-        result.secrets += conversion.secrets
         if any(w.name == name for w in result.written):
             problems.append(
                 _problem(
@@ -134,10 +140,11 @@ def import_file(path: Path, out_dir: Path | None, result: ImportResult) -> None:
                     "names are unique in an automation set: rename one of them",
                 )
             )
+        result.problems += problems
         if any(p.severity is Severity.ERROR for p in problems):
-            result.problems += problems
             result.failed.append(f"{file}:{call.line} ({name})")
             continue
+        result.secrets += conversion.secrets
         text = _dump(conversion.doc, path.name)
         target = None
         if out_dir is not None:
@@ -171,7 +178,19 @@ def import_qwak(paths: list[Path], out_dir: Path | None) -> ImportResult:
     for file in files:
         import_file(file, out_dir, result)
     _check_written(result)
+    _suggest(result)
     return result
+
+
+def _suggest(result: ImportResult) -> None:
+    """dependencies_as_of for a model repository with floating requirements around the files
+    that were converted (once per repository)."""
+    from qwak_auto.qwak_import.suggest import unpinned_notice
+
+    for source in dict.fromkeys(item.source for item in result.written):
+        notice = unpinned_notice(Path(source))
+        if notice is not None and notice not in result.suggestions:
+            result.suggestions.append(notice)
 
 
 def _make_output(out_dir: Path) -> None:
@@ -187,7 +206,10 @@ def _make_output(out_dir: Path) -> None:
 
 
 def _check_written(result: ImportResult) -> None:
-    """Every written file must pass `auto validate`; a failure is reported against it."""
+    """Every written file must pass `auto validate`; a failure is reported against it, and so
+    is a warning (a Qwak field the default builder cannot honour), so nothing surprises later.
+    """
+    import dataclasses
     import tempfile
 
     from qwak_auto.automation.validate import load_automations
@@ -199,6 +221,9 @@ def _check_written(result: ImportResult) -> None:
             if item.path is None:
                 path.write_text(item.text, encoding="utf-8")
             _automations, problems = load_automations([path], load_config((path,), env={}))
+            if item.path is None:  # printed: name the document, not a temporary file
+                problems = [dataclasses.replace(p, file=f"<stdout>:{item.name}") for p in problems]
+            result.problems += [p for p in problems if p.severity is Severity.WARNING]
             errors = [p for p in problems if p.severity is Severity.ERROR]
             if errors:
                 result.problems += errors

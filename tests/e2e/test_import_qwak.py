@@ -7,6 +7,7 @@ from pathlib import Path
 from qwak_auto.cli import main
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "qwak"
+UNCONVERTIBLE = Path(__file__).parents[1] / "fixtures" / "qwak_unconvertible"
 
 
 def test_import_writes_files_that_validate(tmp_path, capsys):
@@ -27,9 +28,32 @@ def test_import_writes_files_that_validate(tmp_path, capsys):
     assert "threshold: '0.65'" in text or 'threshold: "0.65"' in text
 
 
+def test_every_fixture_imports_and_passes_strict_validation(tmp_path, capsys):
+    out = tmp_path / "automations"
+    code = main(["import-qwak", str(FIXTURES), "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "not converted" not in captured.err
+    written = sorted(p.stem for p in out.glob("*.yaml"))
+    assert written == [
+        "fraud_precision_guard",
+        "retrain_churn_on_drift",
+        "retrain_churn_weekly",
+        "vision_manual",
+        "vision_onboarding",
+    ]
+    assert main(["validate", "--strict", str(out)]) == 0, capsys.readouterr().out
+    # the literal Authorization header became a secret header; its value is nowhere
+    fraud = (out / "fraud_precision_guard.yaml").read_text()
+    assert "Authorization: fraud_precision_guard_on_error_header_authorization" in fraud
+    assert "0123456789abcdef" not in fraud + captured.out + captured.err
+    assert "AUTO_SECRET_FRAUD_PRECISION_GUARD_ON_ERROR_HEADER_AUTHORIZATION" in captured.err
+    assert "memory: 1024Mi\n" in fraud  # Qwak's 1024Mib, normalised: no legacy-unit warning
+
+
 def test_import_reports_dynamic_values_and_exits_1(tmp_path, capsys):
     out = tmp_path / "automations"
-    code = main(["import-qwak", str(FIXTURES / "dynamic_values.py"), "-o", str(out)])
+    code = main(["import-qwak", str(UNCONVERTIBLE / "dynamic_values.py"), "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 1
     assert not list(out.glob("*.yaml")) if out.exists() else True

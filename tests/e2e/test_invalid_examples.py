@@ -53,6 +53,7 @@ def test_credentials_never_printed(fmt: str, capsys: pytest.CaptureFixture[str])
     files = [
         str(INVALID / "git-uri-credentials.yaml"),
         str(INVALID / "slack-webhook-plaintext.yaml"),
+        str(INVALID / "secret-header-value.yaml"),
     ]
     rc = main(["validate", "--check-secrets", "--format", fmt, *files])
     out, err = capsys.readouterr()

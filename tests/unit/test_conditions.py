@@ -123,6 +123,15 @@ def test_no_condition_deploys_and_records_the_build(config: Config, store: State
         ("BELOW", 0.2, "0.2", False),
         ("BELOW", 0.3, "0.2", False),
         ("ABOVE", 1.0, " 5e-1 ", True),
+        ("EQUALS", 0.65, "0.65", True),
+        ("EQUALS", 0.1 + 0.2, "0.3", True),  # equal up to floating-point rounding
+        ("EQUALS", 0.66, "0.65", False),
+        ("ABOVE_OR_EQUALS", 0.65, "0.65", True),
+        ("ABOVE_OR_EQUALS", 0.7, "0.65", True),
+        ("ABOVE_OR_EQUALS", 0.6, "0.65", False),
+        ("BELOW_OR_EQUALS", 0.2, "0.2", True),
+        ("BELOW_OR_EQUALS", 0.1, "0.2", True),
+        ("BELOW_OR_EQUALS", 0.3, "0.2", False),
     ],
 )
 def test_static_threshold(
@@ -146,6 +155,18 @@ def test_static_reason_text(config: Config, store: StateStore) -> None:
     )
 
 
+def test_reason_text_of_the_qwak_directions(config: Config, store: StateStore) -> None:
+    def reason(direction: str, value: float) -> str:
+        return _decide(config, store, _metric("0.65", direction), _build(f1=value)).reason
+
+    assert reason("EQUALS", 0.65) == "f1 0.65 == 0.65 (static threshold)"
+    assert reason("EQUALS", 0.7) == "f1 0.7 is not equal to 0.65 (static threshold)"
+    assert reason("ABOVE_OR_EQUALS", 0.65) == "f1 0.65 >= 0.65 (static threshold)"
+    assert reason("BELOW_OR_EQUALS", 0.7) == (
+        "f1 0.7 is not below or equal to 0.65 (static threshold)"
+    )
+
+
 def test_missing_metric_never_passes(config: Config, store: StateStore) -> None:
     decision = _decide(config, store, _metric("0.1"), _build(auc=0.9))
     assert not decision.deploy
@@ -154,7 +175,7 @@ def test_missing_metric_never_passes(config: Config, store: StateStore) -> None:
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_non_finite_metric_never_passes(config: Config, store: StateStore, bad: float) -> None:
-    for direction in ("ABOVE", "BELOW"):
+    for direction in Direction:
         decision = _decide(config, store, _metric("0.1", direction), _build(f1=bad))
         assert not decision.deploy
         assert "not a finite number" in decision.reason
@@ -345,6 +366,37 @@ def test_compare_to_serving_without_the_metric(config: Config, store: StateStore
     assert "serving build b1 in dev/default has no f1" in decision.reason
 
 
+def test_compare_to_inclusive_direction_lets_a_tie_pass(config: Config, store: StateStore) -> None:
+    _serving(config, store, "b1", 0.8, "dev")
+    tie = _build(f1=0.8)
+    strict = _decide(config, store, _metric("0.5", compare_to="deployed"), tie)
+    assert not strict.deploy
+    assert "does not beat serving build b1 in dev/default (0.8) by any amount" in strict.reason
+    inclusive = _metric("0.5", "ABOVE_OR_EQUALS", compare_to="deployed")
+    decision = _decide(config, store, inclusive, tie)
+    assert decision.deploy
+    assert "beats serving build b1 in dev/default (0.8) (a tie passes)" in decision.reason
+    margin = _metric("0.5", "ABOVE_OR_EQUALS", compare_to="deployed", min_delta="0.1")
+    assert _decide(config, store, margin, _build(f1=0.9)).deploy  # exactly the margin
+    assert not _decide(config, store, margin, _build(f1=0.85)).deploy
+
+
+def test_compare_to_below_or_equals_prefers_lower(config: Config, store: StateStore) -> None:
+    _serving(config, store, "b1", 0.3, "dev")
+    condition = _metric("1", "BELOW_OR_EQUALS", compare_to="deployed", min_relative_delta="0.1")
+    assert _decide(config, store, condition, _build(f1=0.27)).deploy  # 10% lower: enough
+    assert not _decide(config, store, condition, _build(f1=0.28)).deploy
+
+
+def test_compare_to_with_equals_never_deploys(config: Config, store: StateStore) -> None:
+    _serving(config, store, "b1", 0.5, "dev")
+    decision = _decide(
+        config, store, _metric("0.5", "EQUALS", compare_to="deployed"), _build(f1=0.5)
+    )
+    assert not decision.deploy
+    assert "EQUALS has no better side" in decision.reason
+
+
 # ---------------------------------------------------------------- metric triggers
 
 
@@ -378,6 +430,28 @@ def test_trigger_fires_above_threshold(config: Config, store: StateStore) -> Non
     assert len(evaluations) == 3
     newest = evaluations[0]
     assert (newest.value, newest.breached, newest.fired, newest.sql) == (0.6, True, True, SQL_DRIFT)
+
+
+@pytest.mark.parametrize(
+    ("direction", "fires_at"),
+    [
+        ("EQUALS", (0.5,)),
+        ("ABOVE_OR_EQUALS", (0.5, 0.6)),
+        ("BELOW_OR_EQUALS", (0.4, 0.5)),
+        ("BELOW", (0.4,)),
+    ],
+)
+def test_trigger_directions(
+    config: Config, store: StateStore, direction: str, fires_at: tuple[float, ...]
+) -> None:
+    trigger = MetricTrigger(
+        name="drift", sql_query=SQL_DRIFT, direction=Direction(direction), threshold="0.5"
+    )
+    automation = _automation(None, trigger)
+    for value in (0.4, 0.5, 0.6):
+        _set_metric(config, value)
+        verdict = evaluate_metric_trigger(automation, trigger, store, config, T0)
+        assert verdict.fire is (value in fires_at), (direction, value, verdict.reason)
 
 
 def test_trigger_for_and_cool_down_on_a_fake_clock(config: Config, store: StateStore) -> None:

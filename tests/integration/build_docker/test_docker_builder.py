@@ -339,3 +339,39 @@ def test_dependency_that_fails_to_install_is_a_failed_build(
     assert docker_engine.docker("ps", "-aq").strip() == ""
     # No half-made dependency image (nor any other) was left behind.
     assert docker_engine.docker("image", "ls", "-q", "--no-trunc").split() == images_before
+
+
+TINY_MODEL = """\
+from qwak_auto.runtime import Model, log_metric
+
+
+class Tiny(Model):
+    def build(self):
+        log_metric("score", 1.0)
+
+    def predict(self, df):
+        return df
+"""
+
+
+def test_dependencies_as_of_holds_the_dependency_image_to_the_date(
+    tmp_path: Path, docker_engine: Engine, base_image: str, make_ctx
+) -> None:
+    """The dependency step inside the container ignores packages uploaded after the day
+    (six 1.16.0 was the newest on 2023-06-01; 1.17.0 came in December 2024)."""
+    uri = commit_repo(
+        tmp_path / "repo",
+        {"main/__init__.py": "", "main/model.py": TINY_MODEL, "main/requirements.txt": "six\n"},
+    )
+    ctx = make_ctx(uri, model_id="asof", dependencies_as_of="2023-06-01")
+    checkout = GitSource().fetch(ctx.automation.action.build_spec, ctx)
+    result = DockerBuilder(echo=False).build(checkout, ctx)
+    dependencies = result.provenance["dependencies"]
+    assert dependencies["as_of"] == "2023-06-01"
+    assert dependencies["uploaded_before"] == "2023-06-02T00:00:00Z"
+    resolved = dict(
+        line.lower().split("==", 1) for line in dependencies["resolved"] if "==" in line
+    )
+    assert resolved["six"] == "1.16.0"
+    assert resolved["pandas"] == "2.0.2"  # 2.0.3 came on 2023-06-28
+    assert "as of 2023-06-01" in result.log_path.read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,34 @@ def test_unsatisfiable_pin_is_dropped_with_a_warning(
         w.startswith("main/conda.yml:4: cloudpickle==0.0.1.* cannot be satisfied") for w in warnings
     )
     assert "warning: main/conda.yml:4" in result.log_path.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("use_uv", "six"), [(True, "six"), (False, "six>=1")], ids=["uv", "pip"])
+def test_dependencies_as_of_resolves_as_on_that_day(
+    tmp_path: Path, home: Path, make_ctx: MakeCtx, use_uv: bool, six: str
+) -> None:
+    """An unpinned requirement resolves to what the index had on that day (six 1.16.0 was the
+    newest on 2023-06-01; 1.17.0 came in December 2024), base packages too. Each installer
+    gets its own requirement spelling, so that neither reuses the other's environment.
+
+    pip holds only indexes that publish upload times (PyPI does) to the date, so its variant
+    runs without this machine's pip configuration (a local file:// index and find-links
+    folder, which have none); uv does not read pip's configuration."""
+    uri = tiny_repo(tmp_path, **{"main/requirements.txt": f"{six}\n"})
+    ctx = make_ctx(uri, dependencies_as_of="2023-06-01")
+    if not use_uv:
+        environ = {k: v for k, v in ctx.environ.items() if k != "PIP_FIND_LINKS"}
+        ctx = replace(ctx, environ={**environ, "PIP_CONFIG_FILE": os.devnull})
+    checkout = GitSource().fetch(ctx.automation.action.build_spec, ctx)
+    result = LocalBuilder(use_uv=use_uv).build(checkout, ctx)
+    dependencies = result.provenance["dependencies"]
+    assert dependencies["as_of"] == "2023-06-01"
+    assert dependencies["uploaded_before"] == "2023-06-02T00:00:00Z"
+    resolved = dict(
+        line.lower().split("==", 1) for line in dependencies["resolved"] if "==" in line
+    )
+    assert resolved["six"] == "1.16.0"
+    assert resolved["pandas"] == "2.0.2"  # 2.0.3 came on 2023-06-28
+    log = result.log_path.read_text()
+    assert "as of 2023-06-01 (packages uploaded before 2023-06-02T00:00:00Z)" in log

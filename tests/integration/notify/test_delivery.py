@@ -132,6 +132,72 @@ def test_webhook_get_puts_fields_in_query(httpserver: HTTPServer, tmp_path: Path
     assert request.get_data() == b""
 
 
+def test_webhook_secret_headers_are_sent_and_never_shown(
+    httpserver: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = "Bearer tok-" + "9f8e7d6c5b4a"
+    httpserver.expect_oneshot_request(
+        "/hook", method="POST", headers={"Authorization": token, "X-Team": "ml"}
+    ).respond_with_data("denied", status=403)
+    ctx = make_ctx(
+        tmp_path,
+        {"AUTO_SECRET_HOOK_TOKEN": token + "\n"},  # a trailing newline, as files often have
+        on_error=(
+            WebhookNotification(
+                url=httpserver.url_for("/hook"),
+                headers={"X-Team": "ml"},
+                secret_headers={"Authorization": "hook_token"},
+            ),
+        ),
+    )
+    detail = RunNotifier(FAST).notify("error", make_summary(status="failed"), ctx)
+    httpserver.check_assertions()  # the header arrived with the secret's value
+    assert detail["notifications"][0]["http_status"] == 403
+    shown = json.dumps(detail) + "".join(capsys.readouterr())
+    assert "9f8e7d6c5b4a" not in shown
+    # registered with the redactor: no later log line or record can show it either
+    assert "9f8e7d6c5b4a" not in redact.redact(f"Authorization: {token}")
+
+
+def test_webhook_secret_header_that_cannot_be_resolved_is_not_sent(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    ctx = make_ctx(
+        tmp_path,
+        {"AUTO_SECRET_TWO_LINES": "Bearer abc\nX-Evil: 1"},
+        on_error=(
+            WebhookNotification(
+                url=httpserver.url_for("/hook"), secret_headers={"Authorization": "missing"}
+            ),
+            WebhookNotification(
+                url=httpserver.url_for("/hook"), secret_headers={"Authorization": "two_lines"}
+            ),
+        ),
+    )
+    detail = RunNotifier(FAST).notify("error", make_summary(status="failed"), ctx)
+    assert httpserver.log == []
+    first, second = detail["notifications"]
+    assert (first["ok"], first["attempts"]) == (False, 0)
+    assert "missing" in first["error"]
+    assert "line break" in second["error"]
+    assert "X-Evil" not in json.dumps(detail)
+
+
+def test_webhook_head_puts_fields_in_query(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_oneshot_request("/hook", method="HEAD").respond_with_data("")
+    ctx = make_ctx(
+        tmp_path,
+        {},
+        on_success=(WebhookNotification(url=httpserver.url_for("/hook"), http_method="HEAD"),),
+    )
+    detail = RunNotifier(FAST).notify("success", make_summary(), ctx)
+    httpserver.check_assertions()
+    assert detail["ok"] is True, detail
+    request, _ = httpserver.log[0]
+    assert request.args["status"] == "succeeded"
+    assert request.get_data() == b""
+
+
 def test_retries_5xx_then_succeeds(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_ordered_request("/hook", method="POST").respond_with_data("busy", 500)
     httpserver.expect_ordered_request("/hook", method="POST").respond_with_data("ok", 200)

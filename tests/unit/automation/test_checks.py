@@ -245,6 +245,15 @@ def test_deltas() -> None:
     assert found(alone) == [("delta.without-compare-to", f"{path}.min_delta")]
 
 
+@pytest.mark.parametrize("direction", ["EQUALS", "ABOVE_OR_EQUALS", "BELOW_OR_EQUALS"])
+def test_qwak_directions(direction: str) -> None:
+    base = CONDITION.format(threshold='"0.6"').replace("ABOVE", direction)
+    assert found(base) == []
+    compared = found(base + "        compare_to: deployed\n")
+    path = "action.build_deploy.deployment_condition.build_metric.compare_to"
+    assert compared == ([("compare-to.equals", path)] if direction == "EQUALS" else [])
+
+
 # ------------------------------------------------------------------ git_uri and paths
 
 
@@ -374,6 +383,23 @@ def test_secret_names_lists_every_secret_field() -> None:
         ("on_success.slack.webhook_secret", "hook"),
         ("on_error.webhook.signing_secret", "sign"),
     ]
+    qwak = (
+        "      git_ssh_token_secret: ssh\n"
+        "      service_account_key_secret_name: sa\n"
+        "    deployment_spec: {service_account_key_secret_name: sa2}\n"
+        "on_error:\n  webhook: {url: 'https://x', secret_headers: {Authorization: tok}}\n"
+    )
+    doc = load_text(BASE + qwak)[0][0]
+    # the service-account keys have no effect here, so --check-secrets does not ask for them
+    assert [(".".join(map(str, p)), n) for p, n in secret_names(doc.data)] == [
+        ("action.build_deploy.build_spec.git_ssh_token_secret", "ssh"),
+        ("on_error.webhook.secret_headers.Authorization", "tok"),
+    ]
+    token = check("      service_account_key_secret_name: ghp_abcdefabcdef0123\n")
+    assert [(p.code, p.path) for p in token if p.code == "secret.plaintext"] == [
+        ("secret.plaintext", "action.build_deploy.build_spec.service_account_key_secret_name")
+    ]
+    assert all("abcdef0123" not in p.message + p.hint for p in token)
 
 
 # ------------------------------------------------------------------ build and deploy
@@ -436,13 +462,83 @@ def test_pods_and_gpu_amount_at_least_one() -> None:
 
 def test_purchase_option_and_instance_are_warnings() -> None:
     problems = check(
-        "      purchase_option: spot\n      instance: medium\n", ctx=Context(builder="docker")
+        "      purchase_option: spot\n      resources: {instance: medium}\n",
+        ctx=Context(builder="docker"),
     )
     assert [(p.code, p.severity) for p in problems] == [
         ("qwak.no-effect", Severity.WARNING),
         ("qwak.no-effect", Severity.WARNING),
     ]
     assert "docker builder" in problems[0].message
+
+
+def test_every_qwak_field_a_builder_cannot_honour_is_a_warning_naming_it() -> None:
+    extra = (
+        "      gpu_compatible: true\n"
+        "      service_account_key_secret_name: gcp_key\n"
+        "      provision_instance_timeout: 30\n"
+        "      purchase_option: ondemand\n"
+        "      resources: {instance: gpu.t4.xl}\n"
+        '      dependencies_as_of: "2024-06-01"\n'
+        "    deployment_spec:\n"
+        "      instance: small\n"
+        "      purchase_option: spot\n"
+        "      service_account_key_secret_name: gcp_key\n"
+    )
+    bs, ds = "action.build_deploy.build_spec", "action.build_deploy.deployment_spec"
+    for builder in ("local", "docker"):
+        problems = check(extra, ctx=Context(builder=builder))
+        assert all(p.severity is Severity.WARNING for p in problems)
+        assert sorted((p.code, p.path) for p in problems) == [
+            ("qwak.no-effect", f"{bs}.gpu_compatible"),
+            ("qwak.no-effect", f"{bs}.provision_instance_timeout"),
+            ("qwak.no-effect", f"{bs}.purchase_option"),
+            ("qwak.no-effect", f"{bs}.resources.instance"),
+            ("qwak.no-effect", f"{bs}.service_account_key_secret_name"),
+            ("qwak.no-effect", f"{ds}.instance"),
+            ("qwak.no-effect", f"{ds}.purchase_option"),
+            ("qwak.no-effect", f"{ds}.service_account_key_secret_name"),
+        ]
+        by_path = {p.path: p for p in problems}
+        assert "gpu_compatible" in by_path[f"{bs}.gpu_compatible"].message
+        assert f"{builder} builder" in by_path[f"{bs}.gpu_compatible"].message
+        assert "default CPU resources" in by_path[f"{bs}.resources.instance"].hint
+    # a plugin builder is not known to honour dependencies_as_of
+    plugin = found('      dependencies_as_of: "2024-06-01"\n', ctx=Context(builder="kaniko"))
+    assert plugin == [("qwak.no-effect", f"{bs}.dependencies_as_of")]
+    # Qwak's defaults ask for nothing
+    assert found("      gpu_compatible: false\n") == []
+
+
+def test_git_ssh_token_secret_is_a_spelling_of_git_ssh_key_secret() -> None:
+    assert found("      git_ssh_token_secret: deploy_key\n") == []
+    both = "      git_ssh_token_secret: a\n      git_ssh_key_secret: b\n"
+    assert found(both) == [
+        ("secret.both-spellings", "action.build_deploy.build_spec.git_ssh_token_secret")
+    ]
+
+
+def test_dependencies_as_of() -> None:
+    path = "action.build_deploy.build_spec.dependencies_as_of"
+    assert found('      dependencies_as_of: "2024-06-01"\n') == []
+    assert found('      dependencies_as_of: "2024-02-30"\n') == [("date.invalid", path)]
+    future = check('      dependencies_as_of: "2999-01-01"\n')
+    assert [(p.code, p.severity) for p in future] == [("date.future", Severity.WARNING)]
+
+
+def test_webhook_secret_headers_and_credential_headers() -> None:
+    hook = "on_error:\n  webhook:\n    url: https://hooks.example.com/x\n"
+    assert found(hook + "    secret_headers: {Authorization: hook_token}\n") == []
+    twice = hook + "    headers: {authorization: x}\n    secret_headers: {Authorization: t}\n"
+    assert found(twice) == [
+        ("webhook.header-twice", "on_error.webhook.secret_headers.Authorization")
+    ]
+    plain = check(hook + "    headers: {X-Api-Key: abc123secretvalue, X-Team: ml}\n")
+    assert [(p.code, p.path, p.severity) for p in plain] == [
+        ("secret.header-plaintext", "on_error.webhook.headers.X-Api-Key", Severity.WARNING)
+    ]
+    assert "abc123secretvalue" not in plain[0].message + plain[0].hint
+    assert "secret_headers: {X-Api-Key: NAME}" in plain[0].hint
 
 
 def test_environments_checked_only_with_a_config() -> None:

@@ -158,7 +158,7 @@ def test_enum_suggests_the_right_case() -> None:
     p = one("direction: ABOVE", "direction: above")
     assert p.code == "schema.enum"
     assert p.hint == "did you mean `ABOVE`?"
-    assert "ABOVE, BELOW" in p.message
+    assert "ABOVE, BELOW, EQUALS, ABOVE_OR_EQUALS, BELOW_OR_EQUALS" in p.message
 
 
 def test_pattern_shows_names_but_never_secret_values() -> None:
@@ -168,6 +168,33 @@ def test_pattern_shows_names_but_never_secret_values() -> None:
     s = one("git_branch: main", "git_branch: main\n      git_access_token_secret: 'tok en!x'")
     assert s.code == "schema.pattern"
     assert "tok en!x" not in s.message + s.hint
+
+
+def test_autoscaling_names_any_case_and_their_message() -> None:
+    scale = (
+        "    deployment_spec:\n      auto_scale_config:\n        min_replica_count: 1\n"
+        "        max_replica_count: 2\n        triggers:\n          - prometheus_trigger:\n"
+        "              query_spec: {{metric_type: {m}, aggregation_type: {a}, time_period: 1}}\n"
+        "              threshold: 60\n"
+    )
+    assert problems("", "", scale.format(m="GPU", a="P95")) == []
+    assert problems("", "", scale.format(m="Error_Rate", a="avg")) == []
+    p = one("", "", scale.format(m="latnecy", a="max"))
+    assert p.code == "schema.enum"
+    assert p.message == (
+        "`metric_type` must be one of cpu, gpu, memory, latency, error_rate, throughput "
+        "(any case), not `latnecy`"
+    )
+    assert p.hint == "did you mean `latency`?"
+
+
+def test_secret_header_problems_never_show_the_value() -> None:
+    hook = "on_error:\n  webhook:\n    url: https://h.example.com/x\n    secret_headers: {}\n"
+    p = one("", "", hook.replace("{}", "{Authorization: 'Bearer s3cr3tvalue'}"))
+    assert (p.code, p.path) == ("schema.pattern", "on_error.webhook.secret_headers.Authorization")
+    assert "s3cr3tvalue" not in p.message + p.hint
+    name = one("", "", hook.replace("{}", "{'X Token': tok}"))
+    assert name.message == "`X Token` is not a valid HTTP header name"
 
 
 def test_range_and_length() -> None:

@@ -13,6 +13,8 @@ import jsonschema
 import pytest
 from jsonschema.protocols import Validator
 
+from qwak_auto.automation.casenames import names_of
+
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schemas" / "automation.schema.json"
 
 # Keywords a draft-07 editor (yaml-language-server) understands. 2019-09/2020-12 additions
@@ -31,6 +33,19 @@ NOTIFICATION_BLOCKS = (
 FREE_FORM_MAPS = {"action.build_deploy.build_spec.parameters"} | {
     f"{block}.webhook.{key}" for block in NOTIFICATION_BLOCKS for key in ("headers", "data")
 }
+# Maps of a name (an HTTP header) to a secret NAME.
+SECRET_MAPS = {f"{block}.webhook.secret_headers" for block in NOTIFICATION_BLOCKS}
+# qwak-core 0.7.160's GpuType names (the oracle test compares with the installed SDK).
+QWAK_GPU_TYPES = [
+    "NVIDIA_K80", "NVIDIA_V100", "NVIDIA_A100", "NVIDIA_T4", "NVIDIA_A10G", "NVIDIA_L4",
+    "NVIDIA_T4_1_4_15", "NVIDIA_T4_1_8_30", "NVIDIA_T4_1_16_60", "NVIDIA_A100_80GB_8_96_1360",
+    "NVIDIA_V100_1_8_52", "NVIDIA_V100_4_32_208", "NVIDIA_H100_NVL", "NVIDIA_A10",
+    "NVIDIA_H100_SXM", "NVIDIA_H100_40GB", "NVIDIA_H100_80GB", "NVIDIA_M60",
+    "NVIDIA_V100_2_16_104", "NVIDIA_V100_4_64_240", "NVIDIA_T4_4_16_104", "NVIDIA_T4_4_32_208",
+    "NVIDIA_L4_4_48_192", "NVIDIA_A100_40GB_1_12_85", "NVIDIA_A100_40GB_2_24_170",
+    "NVIDIA_A100_40GB_4_48_340",
+]  # fmt: skip
+DIRECTIONS = ["ABOVE", "BELOW", "EQUALS", "ABOVE_OR_EQUALS", "BELOW_OR_EQUALS"]
 BS = "action.build_deploy.build_spec"
 DC = "action.build_deploy.deployment_condition.build_metric"
 DS = "action.build_deploy.deployment_spec"
@@ -52,7 +67,10 @@ REFERENCE_FIELDS = [
     f"{BS}.parameters", f"{BS}.env_vars", f"{BS}.base_image", f"{BS}.assumed_iam_role",
     f"{BS}.resources.cpu.cpu_fraction", f"{BS}.resources.cpu.memory",
     f"{BS}.resources.gpu.gpu_type", f"{BS}.resources.gpu.gpu_amount",
-    f"{BS}.push_image", f"{BS}.purchase_option", f"{BS}.instance",
+    f"{BS}.resources.instance", f"{BS}.git_ssh_token_secret", f"{BS}.gpu_compatible",
+    f"{BS}.service_account_key_secret_name", f"{BS}.provision_instance_timeout",
+    f"{BS}.dependencies_as_of", f"{DS}.service_account_key_secret_name",
+    f"{BS}.push_image", f"{BS}.purchase_option",
     f"{DC}.metric_name", f"{DC}.direction", f"{DC}.threshold", f"{DC}.compare_to",
     f"{DC}.min_delta", f"{DC}.min_relative_delta",
     f"{DS}.number_of_http_server_workers", f"{DS}.http_request_timeout_ms", f"{DS}.daemon_mode",
@@ -67,7 +85,7 @@ REFERENCE_FIELDS = [
     *(
         f"{b}.webhook.{k}"
         for b in NOTIFICATION_BLOCKS
-        for k in ("url", "http_method", "headers", "data", "signing_secret")
+        for k in ("url", "http_method", "headers", "secret_headers", "data", "signing_secret")
     ),
 ]  # fmt: skip
 
@@ -192,12 +210,18 @@ def test_examples_and_defaults_are_valid_values(
 def test_objects_are_closed_except_the_free_form_maps(schema: dict[str, Any]) -> None:
     assert schema["additionalProperties"] is False
     open_maps = set()
+    secret_maps = set()
     for path, _raw, resolved, _required in fields(schema, schema):
         if resolved.get("type") == "object" and resolved.get("additionalProperties") is not False:
+            if resolved["additionalProperties"] == {"$ref": "#/definitions/secretName"}:
+                secret_maps.add(path)
+                assert "pattern" in resolved["propertyNames"]
+                continue
             open_maps.add(path)
             # string keys, scalar values
             assert resolved["additionalProperties"] == {"type": ["string", "number", "boolean"]}
     assert open_maps == FREE_FORM_MAPS
+    assert secret_maps == SECRET_MAPS
     for where, node in schema_nodes(schema):
         if node.get("type") == "object" and "properties" in node:
             assert node.get("additionalProperties") is False, where
@@ -212,17 +236,9 @@ def test_every_reference_field_is_in_the_schema(schema: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("path", "values"),
     [
-        (f"{DC}.direction", ["ABOVE", "BELOW"]),
-        ("trigger.metric_based.direction", ["ABOVE", "BELOW"]),
-        (
-            f"{PT}.query_spec.metric_type",
-            ["cpu", "gpu", "memory", "latency", "error_rate", "throughput"],
-        ),
-        (
-            f"{PT}.query_spec.aggregation_type",
-            ["min", "max", "avg", "sum", "p50", "p90", "p95", "p99"],
-        ),
-        ("on_error.webhook.http_method", ["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        (f"{DC}.direction", DIRECTIONS),
+        ("trigger.metric_based.direction", DIRECTIONS),
+        ("on_error.webhook.http_method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
         ("concurrency", ["forbid", "allow"]),
         ("trigger.scheduled.missed_runs", ["latest", "skip"]),
         ("trigger.metric_based.on_no_data", ["skip", "fire"]),
@@ -234,12 +250,36 @@ def test_enums(schema: dict[str, Any], path: str, values: list[str]) -> None:
     assert resolved[path]["enum"] == values
 
 
-def test_gpu_types_follow_qwak(schema: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("path", "values"),
+    [
+        (
+            f"{PT}.query_spec.metric_type",
+            ["cpu", "gpu", "memory", "latency", "error_rate", "throughput"],
+        ),
+        (
+            f"{PT}.query_spec.aggregation_type",
+            ["min", "max", "avg", "sum", "p50", "p90", "p95", "p99"],
+        ),
+    ],
+)
+def test_autoscaling_names_in_any_case(
+    schema: dict[str, Any], validator: jsonschema.Draft202012Validator, path: str, values: list[str]
+) -> None:
     resolved = {p: r for p, _raw, r, _req in fields(schema, schema)}
-    qwak = {"NVIDIA_K80", "NVIDIA_V100", "NVIDIA_A100", "NVIDIA_T4", "NVIDIA_A10G", "NVIDIA_L4"}
+    assert names_of(resolved[path]["pattern"]) == values
+    key = path.rsplit(".", 1)[1]
+    for value in values:
+        for spelled in (value, value.upper(), value.capitalize()):
+            doc = patched(FULL, {(*PROM, "query_spec", key): spelled})
+            assert errors_of(validator, doc) == set(), spelled
+
+
+def test_gpu_types_are_exactly_qwaks(schema: dict[str, Any]) -> None:
+    resolved = {p: r for p, _raw, r, _req in fields(schema, schema)}
     for path in (f"{BS}.resources.gpu.gpu_type", f"{DS}.gpu_resources.gpu_type"):
-        names = set(resolved[path]["enum"])
-        assert qwak | {"NVIDIA_H100"} <= names
+        assert resolved[path]["enum"] == QWAK_GPU_TYPES
+        assert "NVIDIA_H100" not in resolved[path]["enum"]  # not a Qwak name
 
 
 # ---------------------------------------------------------------- documents
@@ -255,6 +295,7 @@ _WEBHOOK = {
     "url": "https://hooks.example.com/ml",
     "http_method": "PATCH",
     "headers": {"X-Team": "ml", "X-Retries": 3},
+    "secret_headers": {"Authorization": "ml.webhook-token"},
     "data": {"team": "ml", "urgent": True, "weight": 0.5},
     "signing_secret": "ml.webhook-key",
 }
@@ -292,7 +333,11 @@ FULL: dict[str, Any] = {
                 "resources": {"cpu": {"cpu_fraction": 0.5, "memory": "2Gi"}},
                 "push_image": False,
                 "purchase_option": "spot",
-                "instance": "medium",
+                "git_ssh_token_secret": "deploy_key",
+                "gpu_compatible": True,
+                "service_account_key_secret_name": "gcp_key",
+                "provision_instance_timeout": 30,
+                "dependencies_as_of": "2024-06-01",
             },
             "deployment_condition": {
                 "build_metric": {
@@ -346,6 +391,7 @@ FULL: dict[str, Any] = {
                         },
                     ],
                 },
+                "service_account_key_secret_name": "gcp_key",
                 "purchase_option": "ondemand",
                 "instance": "small",
                 "traffic_weight": 10,
@@ -443,6 +489,12 @@ ALTERNATIVES: dict[str, dict[tuple[Any, ...], Any]] = {
     "none": {TRIGGER: {"none": {}}},
     "on_boarding": {TRIGGER: {"on_boarding": {}}},
     "gpu build": {(*BUILD, "resources"): {"gpu": {"gpu_type": "NVIDIA_K80", "gpu_amount": 1}}},
+    "sized gpu build": {
+        (*BUILD, "resources"): {"gpu": {"gpu_type": "NVIDIA_H100_NVL", "gpu_amount": 1}}
+    },
+    "instance build": {(*BUILD, "resources"): {"instance": "gpu.t4.xl"}},
+    "qwak directions": {(*METRIC, "direction"): "ABOVE_OR_EQUALS"},
+    "webhook HEAD": {("on_error", "webhook", "http_method"): "HEAD"},
     "dynamic threshold": {(*METRIC, "threshold"): SQL},
     "no deployment_spec": {DEPLOY: DELETE},
     "empty notifications": {("on_start",): {}, ("on_error",): {}},
@@ -573,7 +625,31 @@ INVALID: dict[str, tuple[dict[tuple[Any, ...], Any], tuple[Any, ...]]] = {
     ),
     "unknown metric_type": (
         {(*PROM, "query_spec", "metric_type"): "qps"},
-        (*PROM, "query_spec", "metric_type", "enum"),
+        (*PROM, "query_spec", "metric_type", "pattern"),
+    ),
+    "unknown aggregation_type": (
+        {(*PROM, "query_spec", "aggregation_type"): "p100"},
+        (*PROM, "query_spec", "aggregation_type", "pattern"),
+    ),
+    "not a qwak gpu type": (
+        {(*BUILD, "resources"): {"gpu": {"gpu_type": "NVIDIA_H100", "gpu_amount": 1}}},
+        (*BUILD, "resources", "gpu", "gpu_type", "enum"),
+    ),
+    "cpu and instance": (
+        {(*BUILD, "resources"): {"cpu": {}, "instance": "small"}},
+        (*BUILD, "resources", "maxProperties"),
+    ),
+    "dependencies_as_of not a date": (
+        {(*BUILD, "dependencies_as_of"): "June 2024"},
+        (*BUILD, "dependencies_as_of", "pattern"),
+    ),
+    "header name with a space": (
+        {("on_error", "webhook", "secret_headers"): {"X Token": "tok"}},
+        ("on_error", "webhook", "secret_headers", "pattern"),
+    ),
+    "secret header value not a name": (
+        {("on_error", "webhook", "secret_headers"): {"Authorization": "Bearer abc"}},
+        ("on_error", "webhook", "secret_headers", "Authorization", "pattern"),
     ),
     "unknown http_method": (
         {("on_error", "webhook", "http_method"): "FETCH"},

@@ -154,6 +154,20 @@ def test_install_plan_mounts_certs_and_pip_config_read_only(tmp_path: Path) -> N
     assert ". /dev/stdin" in dockerfile.INSTALL_SCRIPT
 
 
+def test_install_plan_passes_dependencies_as_of_on_stdin(tmp_path: Path) -> None:
+    req = tmp_path / "req.txt"
+    req.write_text("pandas\n")
+    plain = dockerfile.install_plan({}, req)
+    assert "AUTO_UPLOADED_BEFORE" not in plain.settings
+    dated = dockerfile.install_plan({}, req, uploaded_before="2024-06-02T00:00:00Z")
+    script = dockerfile.settings_script(dated.settings)
+    assert "export AUTO_UPLOADED_BEFORE=2024-06-02T00:00:00Z" in script
+    # the script brings a pip that knows the option before it installs anything
+    install = dockerfile.INSTALL_SCRIPT
+    assert install.index("pip>=26") < install.index('"$@" -r')
+    assert '--uploaded-prior-to "$AUTO_UPLOADED_BEFORE"' in install
+
+
 def test_settings_script_quotes_and_skips_bad_names() -> None:
     script = dockerfile.settings_script({"PIP_X": "a'b $(rm -rf /)", "BAD-NAME": "x"})
     assert script == "export PIP_X='a'\"'\"'b $(rm -rf /)'\n"

@@ -62,6 +62,25 @@ def test_digest_is_stable_and_depends_on_requirements(tmp_path: Path) -> None:
     assert one.digest(python="3.12:/x") != one.digest(python="3.11:/x")
 
 
+def test_dependencies_as_of_cut_off_digest_and_record(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    root, main = project(tmp_path, {"main/requirements.txt": "pandas\n"})
+    plain = deps.detect(root, main, None)
+    dated = replace(plain, as_of="2024-06-01")
+    # what was published on the day itself still counts
+    assert dated.uploaded_before == "2024-06-02T00:00:00Z"
+    assert replace(plain, as_of="2024-12-31").uploaded_before == "2025-01-01T00:00:00Z"
+    assert plain.uploaded_before is None
+    assert dated.digest() != plain.digest()
+    assert dated.digest() != replace(plain, as_of="2024-06-02").digest()
+    assert dated.as_of_record() == {
+        "as_of": "2024-06-01",
+        "uploaded_before": "2024-06-02T00:00:00Z",
+    }
+    assert plain.as_of_record() == {}
+
+
 def test_pep621(tmp_path: Path) -> None:
     root, main = project(
         tmp_path,

@@ -64,3 +64,15 @@ def test_specs_after_relaxing_keep_the_base_packages() -> None:
         "gunicorn",
         "pytest",
     ]
+
+
+def test_install_argv_holds_the_installer_to_dependencies_as_of(tmp_path: Path) -> None:
+    req = tmp_path / "r.txt"
+    uv = env._install_argv(tmp_path, "/bin/uv", req, "2024-06-02T00:00:00Z")
+    assert uv[uv.index("--exclude-newer") + 1] == "2024-06-02T00:00:00Z"
+    pip = env._install_argv(tmp_path, None, req, "2024-06-02T00:00:00Z")
+    assert pip[pip.index("--uploaded-prior-to") + 1] == "2024-06-02T00:00:00Z"
+    for tool in ("/bin/uv", None):
+        argv = env._install_argv(tmp_path, tool, req)
+        assert "--exclude-newer" not in argv
+        assert "--uploaded-prior-to" not in argv

@@ -7,6 +7,7 @@ from qwak_auto.qwak_import.convert import convert
 from qwak_auto.qwak_import.evaluate import Evaluator, SdkCall, Unknown, scan
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "qwak"
+UNCONVERTIBLE = Path(__file__).parents[2] / "fixtures" / "qwak_unconvertible"
 
 
 def automations(source: str, file: str = "m.py"):
@@ -37,7 +38,10 @@ def test_realistic_module_converts_field_by_field():
     spec = doc["action"]["build_deploy"]["deployment_spec"]
     assert spec["deployment_process_timeout_limit"] == 900  # the SDK's deployment_timeout
     assert spec["number_of_pods"] == 3
-    assert "cpu_fraction" not in spec  # the default is not repeated
+    # stated in the file, so written though they equal the defaults: a port reads line by line
+    assert spec["cpu_fraction"] == 2.0
+    assert (build["git_branch"], build["main_dir"]) == ("main", "main")
+    assert spec["memory"] == "1024Mi"  # Qwak's "1024Mib", in the spelling validate accepts
     trig = spec["auto_scale_config"]["triggers"][0]["prometheus_trigger"]
     assert trig == {
         "query_spec": {"metric_type": "latency", "aggregation_type": "max", "time_period": 4},
@@ -67,7 +71,7 @@ def test_realistic_module_converts_field_by_field():
 
 
 def test_values_that_need_running_code_are_reported_with_line_and_hint():
-    (conversion,) = automations((FIXTURES / "dynamic_values.py").read_text())
+    (conversion,) = automations((UNCONVERTIBLE / "dynamic_values.py").read_text())
     by_path = {i.path: i for i in conversion.issues}
     assert by_path["name"].line == 13
     assert "f-string" in by_path["name"].message
