@@ -75,4 +75,4 @@ analytics = api
 
 
 def __getattr__(name: str) -> Any:
-    raise _auto_leftout.missing("qwak", name)
+    raise _auto_leftout.missing(__name__, name)

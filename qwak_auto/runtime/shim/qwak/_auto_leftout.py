@@ -16,12 +16,20 @@ from types import ModuleType
 
 DOCS = "see docs/migrating-from-qwak.md, 'What the qwak package leaves out'"
 
-# Module (or name) -> (what it is, what to do instead).
+_STORE = "keep files in the repository (main/) or as attributes of the model object"
+_DI = ("qwak-core's dependency injection", "remove it: auto needs no wiring")
+_PROTO = ("Qwak's protobuf build messages", "use ModelSchema.to_dict() to read a schema")
+_INTERNAL = ("qwak-core's internals", "import the public name from `qwak` or `qwak.model`")
+
+# Module or name -> (what it is, what to do instead).
 LEFT_OUT: dict[str, tuple[str, str]] = {
+    # Qwak's hosted services
     "qwak.feature_store": (
         "Qwak's feature store, a hosted service",
         "send the features in the request, or read them in predict() from your own store",
     ),
+    "qwak.model.fs_info_mapping_retriever": ("Qwak's feature store, a hosted service", "remove it"),
+    "qwak.model.schema.enrich_schema": ("Qwak's feature store, a hosted service", "remove it"),
     "qwak.clients": (
         "Qwak's platform clients",
         "use the `auto` command line (builds, deployments, secrets, automations)",
@@ -33,14 +41,8 @@ LEFT_OUT: dict[str, tuple[str, str]] = {
         "automations are YAML files here: convert yours with `auto import-qwak`",
     ),
     "qwak.llmops": ("Qwak's LLM platform", "call your model provider from predict()"),
-    "qwak.model_loggers": (
-        "Qwak's hosted artifact store",
-        "keep files in the repository (main/) or as attributes of the model object",
-    ),
-    "qwak.load_file": (
-        "Qwak's hosted artifact store",
-        "keep files in the repository (main/) or as attributes of the model object",
-    ),
+    "qwak.model_loggers": ("Qwak's hosted artifact store", _STORE),
+    "qwak.load_file": ("Qwak's hosted artifact store", _STORE),
     "qwak.load_data": (
         "Qwak's hosted artifact store",
         "keep data in the repository or read it from your own storage in build()",
@@ -53,17 +55,6 @@ LEFT_OUT: dict[str, tuple[str, str]] = {
         "Qwak's hosted model store",
         "auto stores the model object itself after build()",
     ),
-    "qwak.inner": ("qwak-core's internals (dependency injection, gRPC)", "remove the import"),
-    "qwak.wire_dependencies": ("qwak-core's dependency injection", "remove the call"),
-    "qwak.model.tools.wire_runtime_with_run_local": (
-        "qwak-core's dependency injection",
-        "call run_local(model, payload) directly",
-    ),
-    "qwak.model.tools.QwakRuntimeContainer": (
-        "qwak-core's dependency injection",
-        "remove the import",
-    ),
-    "qwak.model.tools.ContainerLock": ("qwak-core's dependency injection", "remove the import"),
     "qwak_inference.batch_client": (
         "Qwak's batch inference service",
         "run batch predictions with your own job against the served model",
@@ -74,6 +65,60 @@ LEFT_OUT: dict[str, tuple[str, str]] = {
     ),
     "qwak_inference.feedback_client": ("Qwak's feedback service", "log feedback yourself"),
     "qwak_inference.FeedbackClient": ("Qwak's feedback service", "log feedback yourself"),
+    "qwak_inference.configuration": (
+        "the login to Qwak's platform",
+        "a deployment with api_keys_secret takes `Authorization: Bearer <key>`",
+    ),
+    "qwak_inference.constants": ("the addresses of Qwak's platform", "pass model_api"),
+    "qwak_inference.realtime_client.client.RestSession": (
+        "the login to Qwak's platform (the client's token exchange)",
+        "pass model_api; set AUTO_API_KEY for a deployment with api_keys_secret",
+    ),
+    "qwak_inference.realtime_client.client.QwakConstants": (
+        "the addresses of Qwak's platform",
+        "pass model_api",
+    ),
+    "qwak_inference.realtime_client.client.DEFAULT_ENVIRONMENT_ERROR_MESSAGE": (
+        "the addresses of Qwak's platform",
+        "pass model_api",
+    ),
+    "qwak_inference.exceptions": (
+        "qwak-inference's own exception copies",
+        "catch qwak.exceptions.QwakHTTPException, which the client raises",
+    ),
+    # SDK internals
+    "qwak.inner": _DI,
+    "qwak.wire_dependencies": _DI,
+    "qwak.model.tools.wire_runtime_with_run_local": (
+        "qwak-core's dependency injection",
+        "call run_local(model, payload) directly",
+    ),
+    "qwak.model.tools.QwakRuntimeContainer": _DI,
+    "qwak.model.tools.ContainerLock": _DI,
+    "qwak.model.decorators.api.QwakRuntimeContainer": _DI,
+    "qwak.model.decorators.timer.QwakRuntimeContainer": _DI,
+    "qwak.model.decorators.impl": _DI,
+    "qwak.model.schema.ProtoModelSchema": _PROTO,
+    **{
+        f"qwak.model.schema_entities.{name}": _PROTO
+        for name in (
+            "ProtoBatchFeatureV1",
+            "ProtoEntity",
+            "ProtoExplicitFeature",
+            "ProtoFeature",
+            "ProtoInferenceOutput",
+            "ProtoPrediction",
+            "ProtoRequestInput",
+            "ValueType",
+        )
+    },
+    "qwak.model.experiment_tracking": _INTERNAL,
+    "qwak.model.analytics_logging": _INTERNAL,
+    "qwak.model.utils": _INTERNAL,
+    "qwak.model.tools.adapters": _INTERNAL,
+    "qwak.model.tools.run_model_locally": _INTERNAL,
+    "qwak.tools": _INTERNAL,
+    "qwak.utils": _INTERNAL,
 }
 
 TOP = ("qwak", "qwak_inference")

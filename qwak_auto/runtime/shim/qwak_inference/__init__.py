@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qwak._auto_leftout import install, missing
+from qwak import _auto_leftout
 
 from qwak_inference.realtime_client import RealTimeClient
 from qwak_inference.realtime_client.client import InferenceOutputFormat
@@ -12,8 +12,8 @@ from qwak_inference.realtime_client.client import InferenceOutputFormat
 __all__ = ["InferenceOutputFormat", "RealTimeClient"]
 __version__ = "0.2.1+auto"
 
-install()
+_auto_leftout.install()
 
 
 def __getattr__(name: str) -> Any:
-    raise missing("qwak_inference", name)
+    raise _auto_leftout.missing(__name__, name)

@@ -13,13 +13,11 @@ import contextlib
 import json
 from abc import ABC, abstractmethod
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
-from qwak.exceptions import QwakException
+from qwak import exceptions as _exc
 from qwak_auto.serve import adapters as _serve
 from qwak_auto.serve import outputs as _out
-
-T = TypeVar("T")
 
 __all__ = [
     "AutodetectOutputAdapter",
@@ -149,12 +147,12 @@ class NumpyInputAdapter(BaseInputAdapter):
             try:
                 self._dtype = np.dtype(dtype)
             except TypeError as e:
-                raise QwakException(f'NumpyNdarray: Invalid dtype "{dtype}": {e}') from None
+                raise _exc.QwakException(f'NumpyNdarray: Invalid dtype "{dtype}": {e}') from None
         self._shape = shape
         self._enforce_dtype = enforce_dtype
         self._enforce_shape = enforce_shape
 
-    def _verify_ndarray(self, obj: Any, exception_cls: type[Exception] = QwakException) -> Any:
+    def _verify_ndarray(self, obj: Any, exception_cls: type[Exception] = _exc.QwakException) -> Any:
         import numpy as np
 
         name = type(self).__name__
@@ -185,7 +183,7 @@ class NumpyInputAdapter(BaseInputAdapter):
             res = np.array(parsed, dtype=self._dtype)
         except ValueError:
             res = np.array(parsed)
-        return [self._verify_ndarray(res, QwakException)]
+        return [self._verify_ndarray(res, _exc.QwakException)]
 
 
 def _matched_shape(left: tuple[int, ...] | None, right: tuple[int, ...] | None) -> bool:
@@ -245,7 +243,7 @@ class NumpyOutputAdapter(BaseOutputAdapter):
         try:
             return _out.npy_bytes(return_result)
         except _serve.AdapterError as exc:
-            raise QwakException(exc.message) from None
+            raise _exc.QwakException(exc.message) from None
 
 
 class ProtoOutputAdapter(BaseOutputAdapter):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from qwak import _auto_leftout
 from qwak.model.schema_entities import (
     BaseFeature,
     Entity,
@@ -68,3 +69,7 @@ class ModelSchema:
             "inputs": [one(i) for i in self._inputs],
             "outputs": [one(o) for o in self._outputs],
         }
+
+
+def __getattr__(name: str) -> Any:
+    raise _auto_leftout.missing(__name__, name)

@@ -10,6 +10,8 @@ from abc import ABC
 from dataclasses import dataclass
 from typing import Any
 
+from qwak import _auto_leftout
+
 __all__ = [
     "BaseFeature",
     "Entity",
@@ -57,3 +59,7 @@ class InferenceOutput:
 class Prediction:
     name: str
     type: Any
+
+
+def __getattr__(name: str) -> Any:
+    raise _auto_leftout.missing(__name__, name)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from qwak import _auto_leftout
 from qwak.exceptions import QwakHTTPException
 
 __all__ = ["InferenceOutputFormat", "QwakHTTPException", "RealTimeClient", "SocketConfiguration"]
@@ -110,3 +111,7 @@ def _predict_url(base: str, model_id: str, variation: str | None) -> str:
         base = f"https://{base}"
     route = f"{model_id}/{variation}" if variation else model_id
     return f"{base}/v1/{route}/predict"
+
+
+def __getattr__(name: str) -> Any:
+    raise _auto_leftout.missing(__name__, name)

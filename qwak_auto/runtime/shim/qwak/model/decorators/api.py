@@ -13,7 +13,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from qwak._auto_leftout import LeftOutError, message
+from qwak import _auto_leftout
 from qwak.exceptions import QwakException
 from qwak.model.adapters import (
     BaseInputAdapter,
@@ -30,7 +30,7 @@ API_NOT_CONFIGURED_ERROR_MESSAGE = (
     "https://docs.qwak.com/docs/testing-locally#/running-models-locally"
 )
 
-FORGOT_TO_CALL = """
+_FORGOT_TO_CALL = """
         You forgot to call the `@api` decorator.
 
         Correct way -
@@ -54,10 +54,11 @@ def api_decorator(
     output_adapter: BaseOutputAdapter = DataFrameOutputAdapter(),  # noqa: B008 - qwak-core's
 ) -> Callable:  # type: ignore[type-arg]
     if callable(analytics):
-        raise TypeError(FORGOT_TO_CALL)
+        raise TypeError(_FORGOT_TO_CALL)
     if feature_extraction:
-        raise LeftOutError(
-            message("qwak.feature_store") + " (`@api(feature_extraction=True)` needs it)",
+        raise _auto_leftout.LeftOutError(
+            _auto_leftout.message("qwak.feature_store")
+            + " (`@api(feature_extraction=True)` needs it)",
             name="qwak.feature_store",
         )
 
@@ -77,6 +78,10 @@ def api_decorator(
         return run
 
     return load
+
+
+def __getattr__(name: str) -> Any:
+    raise _auto_leftout.missing(__name__, name)
 
 
 def _extract_wrapped(decorated: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,7 +6,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
+from qwak import _auto_leftout
 from qwak_auto import runtime
 
 _log = logging.getLogger("qwak")
@@ -23,3 +25,7 @@ def qwak_timer(name: str) -> Iterator[None]:
         elapsed = time.perf_counter() - started
         runtime.record_timing(str(name), elapsed)
         _log.debug("qwak_timer %s: %.6f seconds", name, elapsed)
+
+
+def __getattr__(name: str) -> Any:
+    raise _auto_leftout.missing(__name__, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qwak._auto_leftout import missing
+from qwak import _auto_leftout
 from qwak_auto.serve import adapters, outputs
 
 __all__ = ["run_local"]
@@ -28,4 +28,4 @@ def run_local(model: Any, payload: str | bytes) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    raise missing("qwak.model.tools", name)
+    raise _auto_leftout.missing(__name__, name)
