@@ -267,6 +267,7 @@ def _secret_fields(data: Mapping[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
     paths: list[JsonPath] = [
         (*BUILD_SPEC, "git_access_token_secret"),
         (*BUILD_SPEC, "git_ssh_key_secret"),
+        (*DEPLOY_SPEC, "api_keys_secret"),
     ]
     for event in NOTIFY_KEYS:
         paths += [(event, "slack", "webhook_secret"), (event, "webhook", "signing_secret")]

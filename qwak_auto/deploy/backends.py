@@ -72,6 +72,40 @@ def role_env(
     return container_env(proxy_port, token)
 
 
+def write_api_keys(
+    settings: ServeSettings, directory: Path, config: Config, environ: Mapping[str, str]
+) -> Path | None:
+    """api_keys_secret: resolve the secret now and write its keys to ``directory/api_keys``
+    (mode 600) for the server to read at start; the caller removes the file once the server
+    answers. None when the deployment has no keys."""
+    name = settings.api_keys_secret
+    if not name:
+        return None
+    from qwak_auto.errors import AutoError
+    from qwak_auto.secrets.redact import register_secret
+    from qwak_auto.secrets.registry import resolver
+    from qwak_auto.serve.auth import KeysError, parse_keys, write_keys
+
+    try:
+        value = resolver(config, environ)(name)
+    except AutoError as exc:
+        raise DeployError(f"api_keys_secret {name!r}: {exc.message}", exc.hint) from None
+    try:
+        keys = parse_keys(value)
+    except KeysError as exc:
+        raise DeployError(
+            f"api_keys_secret {name!r}: {exc}",
+            "store the served model's API keys in that secret, one key a line",
+        ) from None
+    for key in keys:
+        register_secret(key)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "api_keys"
+    path.unlink(missing_ok=True)
+    write_keys(path, keys)
+    return path
+
+
 def serve_argv(
     python: Path,
     build: BuildResult,
@@ -80,6 +114,7 @@ def serve_argv(
     config: Config,
     port: int,
     directory: Path,
+    api_keys_file: Path | None = None,
 ) -> list[str]:
     argv = [
         str(python),
@@ -112,4 +147,6 @@ def serve_argv(
     ]
     if settings.daemon:
         argv.append("--daemon")
+    if api_keys_file is not None:
+        argv += ["--api-keys-file", str(api_keys_file)]
     return argv

@@ -143,7 +143,9 @@ def deploy_build(
     )
     store.save_deployment(record)
     started: dict[str, Any] = {}
+    keys_file: Path | None = None
     try:
+        keys_file = backends.write_api_keys(settings, directory, config, environ)
         if python is None:
             container = containers.start(
                 build,
@@ -155,11 +157,12 @@ def deploy_build(
                 name=name,
                 port=backend_port,
                 directory=directory,
+                api_keys_file=keys_file,
             )
             started = {"container_id": container.id, "network": container.network}
         else:
             argv = backends.serve_argv(
-                python, build, target, settings, config, backend_port, directory
+                python, build, target, settings, config, backend_port, directory, keys_file
             )
             backend = processes.start_backend(
                 argv,
@@ -187,6 +190,9 @@ def deploy_build(
             f"deploying build {build.build_id} to {target.key} failed: {reason}",
             f"{keeps}. {exc.hint}".strip(),
         ) from None
+    finally:
+        if keys_file is not None:
+            keys_file.unlink(missing_ok=True)  # the server read it at start
     serving = _with(record, status="serving", detail={**detail, **started})
     store.save_deployment(serving)
     _analytics("record_deployment", config, serving, deployed_at=serving.created_at)

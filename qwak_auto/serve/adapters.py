@@ -25,6 +25,7 @@ from qwak_auto.serve.io import (
     BadRequest,
     Payload,
     decode,
+    is_csv,
     mlflow_input,
     parse_invocations,
     parse_predict,
@@ -132,15 +133,18 @@ def read_request(
         return Request(
             parse_predict(body, content_type, orient if isinstance(orient, str) else None)
         )
-    if route == "invocations":
+    if route == "invocations" and not is_csv(content_type):
         _key, inner = mlflow_input(body)
         body = json.dumps(inner).encode()
-    value = decode_input(iface.input_kind, iface.input_adapter, body, headers)
+    value = decode_input(iface.input_kind, iface.input_adapter, body, headers, content_type)
     return Request(payload_of(value, body), value, tabular=False)
 
 
-def decode_input(kind: str, adapter: Any, body: bytes, headers: Mapping[str, str]) -> Any:
-    """What ``predict`` receives from a body, for a non-tabular input adapter."""
+def decode_input(
+    kind: str, adapter: Any, body: bytes, headers: Mapping[str, str], content_type: str = ""
+) -> Any:
+    """What ``predict`` receives from a body, for a non-tabular input adapter (and for a
+    DataFrame adapter inside a MultiInputAdapter)."""
     if kind == "json":
         return decode(body)
     if kind == "string":
@@ -159,9 +163,12 @@ def decode_input(kind: str, adapter: Any, body: bytes, headers: Mapping[str, str
     if kind == "proto":
         return proto_input(adapter, body)
     if kind == "multi":
-        return multi_input(adapter, body, headers)
+        return multi_input(adapter, body, headers, content_type)
     if kind == "dataframe":
-        return parse_predict(body).frame()
+        orient = getattr(adapter, "input_orient", None)
+        return parse_predict(
+            body, content_type, orient if isinstance(orient, str) else None
+        ).frame()
     return custom_input(adapter, body)
 
 
@@ -208,7 +215,9 @@ def proto_input(adapter: Any, body: bytes) -> Any:
         raise BadRequest(str(exc)) from None
 
 
-def multi_input(adapter: Any, body: bytes, headers: Mapping[str, str]) -> Any:
+def multi_input(
+    adapter: Any, body: bytes, headers: Mapping[str, str], content_type: str = ""
+) -> Any:
     """MultiInputAdapter: the proto adapter named by ``Adapter-Name``, else the first inner
     adapter that can read the body (as qwak-core does)."""
     inner = list(getattr(adapter, "adapters", None) or ())
@@ -223,7 +232,7 @@ def multi_input(adapter: Any, body: bytes, headers: Mapping[str, str]) -> Any:
         instance = one() if isinstance(one, type) else one
         kind = kind_of(instance, INPUT_KINDS, "dataframe")
         try:
-            value = decode_input(kind, instance, body, headers)
+            value = decode_input(kind, instance, body, headers, content_type)
         except (BadRequest, AdapterError) as exc:
             reasons.append(f"{type(instance).__name__}: {exc}")
             continue
@@ -244,6 +253,9 @@ def custom_input(adapter: Any, body: bytes) -> Any:
 
 def payload_of(value: Any, body: bytes) -> Payload:
     """Rows for the batch size and the prediction log, from a non-tabular input."""
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict) and hasattr(value, "columns"):  # a DataFrame (MultiInputAdapter)
+        return Payload(records=to_dict(orient="records"))
     tolist = getattr(value, "tolist", None)
     if callable(tolist) and hasattr(value, "shape"):
         value = tolist()
