@@ -1,8 +1,12 @@
 """The model server's WSGI app (gunicorn serves it locally and in the container).
 
-Routes: POST ``/v1/<model_id>/predict``, ``/v1/<model_id>/<variation>/predict`` (the paths
-Qwak's RealTimeClient calls), ``/predict``, ``/invocations`` (MLflow's shapes); GET
-``/health`` (alive), ``/ready`` (model loaded in every worker), ``/metrics`` (Prometheus).
+Routes: POST ``/v1/<model_id>/predict``, ``/v1/<model_id>/<variation>/predict`` and ``/``
+(the paths Qwak's RealTimeClient calls), ``/predict``, ``/invocations`` (MLflow's shapes); GET
+``/health`` (alive), ``/ready`` (model loaded in every worker), ``/metrics`` (Prometheus),
+``/ping`` and ``/version`` (as MLflow's scoring server answers them). A Qwak model's adapters
+(``@qwak.api``) decide what ``predict`` receives and how its answer is encoded
+(serve/adapters.py, serve/outputs.py). With API keys (``--api-keys-file``) a prediction needs
+``Authorization: Bearer <key>`` (serve/auth.py).
 
 A worker loads the model in a thread, so ``/ready`` can answer 503 while it loads; a
 prediction that arrives meanwhile waits for the load (within the request timeout) rather
