@@ -22,7 +22,9 @@ from qwak_auto.serve.adapters import JSON, AdapterError, Interface
 class Output:
     body: bytes
     content_type: str
-    log_text: str | None  # JSON text of the result for the prediction log, when it is JSON
+    # The result as JSON rows, for the prediction log and MLflow's {"predictions": ...}
+    # (records for a DataFrame whatever the orient of the body); None for binary answers.
+    log_text: str | None
 
 
 def write_output(iface: Interface, result: Any) -> Output:
@@ -39,7 +41,13 @@ def write_output(iface: Interface, result: Any) -> Output:
         return _json(to_frame_json(result))
     if kind == "dataframe":
         orient = getattr(iface.output_adapter, "output_orient", "records")
-        return _json(frame_json(result, orient if isinstance(orient, str) else "records"))
+        orient = orient if isinstance(orient, str) else "records"
+        text = frame_json(result, orient)
+        if orient == "records" or not _is_frame(result):
+            return _json(text)
+        from qwak_auto.serve.io import to_frame_json
+
+        return Output(text.encode(), JSON, to_frame_json(result))
     if kind == "json":
         return _json(json.dumps(result, default=jsonable, ensure_ascii=False))
     if kind == "tf_tensor":

@@ -86,6 +86,17 @@ def test_default_adapters_answer_as_qwak(tmp_path: Path, qwak: Any, adapters: An
             return {"total": int(df["x"].sum())}
 
     frame = pd.DataFrame({"x": [1, 2]})
+    split = serving(tmp_path / "s", Split())
+    try:  # MLflow's predictions and the log hold records, whatever the body's orient
+        assert call(split, "POST", "/invocations", {"inputs": {"x": [1]}}) == (
+            200,
+            {"predictions": [{"y": 2}]},
+        )
+    finally:
+        split.close()
+    (segment,) = (tmp_path / "s" / "predictions" / "churn" / "default").iterdir()
+    (line,) = [json.loads(text) for text in segment.read_text().splitlines()]
+    assert (line["features"], line["prediction"]) == ({"x": 1}, {"y": 2})
     for model, expected in (
         (Frame(), [{"y": 2}, {"y": 4}]),
         (Split(), {"columns": ["y"], "index": [0, 1], "data": [[2], [4]]}),
