@@ -100,7 +100,7 @@ def write_api_keys(
     for key in keys:
         register_secret(key)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "api_keys"
+    path = directory.resolve() / "api_keys"  # the server starts in another working directory
     path.unlink(missing_ok=True)
     write_keys(path, keys)
     return path

@@ -191,6 +191,7 @@ class ServeApp:
     ) -> Iterable[bytes]:
         started = time.perf_counter()
         request: adapters.Request | None = None
+        stage = "read the request"
         try:
             body = read_body(environ, self.settings.max_body_bytes)
             model = self.holder.wait(self.timeout)
@@ -211,6 +212,7 @@ class ServeApp:
                 )
             value = request.model_input()
             result = self._run(model, value, request)
+            stage = "encode the prediction"
             output = outputs.write_output(iface, result)
         except BadRequest as exc:
             return self._fail(route, 400, str(exc), "bad_request", started, None, start_response)
@@ -226,7 +228,7 @@ class ServeApp:
                 route, exc.code, exc.message, "adapter", started, payload, start_response
             )
         except Exception as exc:  # noqa: BLE001 - never a traceback to the client
-            message = f"cannot encode the prediction: {type(exc).__name__}: {exc}"
+            message = f"cannot {stage}: {type(exc).__name__}: {exc}"
             payload = request.payload if request else None
             return self._fail(route, 500, message, "encode", started, payload, start_response)
         data, content_type = output.body, output.content_type
