@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,34 @@ def shared_envs_home(_isolated_home: Path, shared_envs: Path) -> Path:
     if not link.exists():
         link.symlink_to(shared_envs, target_is_directory=True)
     return _isolated_home
+
+
+SHIM = Path(__file__).resolve().parents[1] / "qwak_auto" / "runtime" / "shim"
+_SHIM_PACKAGES = ("qwak", "qwak_inference")
+
+
+def _shim_modules() -> dict[str, object]:
+    return {
+        name: module
+        for name, module in sys.modules.items()
+        if name.partition(".")[0] in _SHIM_PACKAGES
+    }
+
+
+@pytest.fixture
+def qwak_shim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """auto's ``qwak`` / ``qwak_inference`` packages importable in this test, whatever the
+    session imported before (the real qwak-core is a dev dependency, used as an oracle):
+    the modules of either are set aside and restored afterwards."""
+    saved = _shim_modules()
+    finders = list(sys.meta_path)
+    for name in saved:
+        del sys.modules[name]
+    monkeypatch.syspath_prepend(str(SHIM))
+    try:
+        yield SHIM
+    finally:
+        for name in _shim_modules():
+            del sys.modules[name]
+        sys.modules.update(saved)  # type: ignore[arg-type]
+        sys.meta_path[:] = finders

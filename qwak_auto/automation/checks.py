@@ -278,6 +278,7 @@ def _secret_fields(data: Mapping[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
         (*BUILD_SPEC, "git_ssh_token_secret"),
         (*BUILD_SPEC, "service_account_key_secret_name"),
         (*DEPLOY_SPEC, "service_account_key_secret_name"),
+        (*DEPLOY_SPEC, "api_keys_secret"),
     ]
     for event in NOTIFY_KEYS:
         paths += [(event, "slack", "webhook_secret"), (event, "webhook", "signing_secret")]

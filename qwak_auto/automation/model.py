@@ -166,6 +166,7 @@ class DeploymentSpec:
     http_request_timeout_ms: int = 5000
     daemon_mode: bool = False
     custom_iam_role_arn: str = ""
+    api_keys_secret: str | None = None  # extension: secret NAME of the served model's API keys
     max_batch_size: int = 1
     deployment_process_timeout_limit: int = 600
     number_of_pods: int = 2
@@ -403,6 +404,7 @@ def _deployment_spec(doc: Mapping[str, Any] | None, environment: str | None) -> 
         http_request_timeout_ms=d.get("http_request_timeout_ms", 5000),
         daemon_mode=d.get("daemon_mode", False),
         custom_iam_role_arn=d.get("custom_iam_role_arn", ""),
+        api_keys_secret=d.get("api_keys_secret") or None,
         max_batch_size=d.get("max_batch_size", 1),
         deployment_process_timeout_limit=d.get("deployment_process_timeout_limit", 600),
         number_of_pods=d.get("number_of_pods", 2),

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from qwak_auto.deploy import containers, credentials, processes
 from qwak_auto.deploy.settings import ServeSettings, build_python
+from qwak_auto.errors import AutoError, DeployError
+from qwak_auto.redact import register_secret
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -51,16 +53,19 @@ def start(
         session = f"auto-{target.model_id}-{target.variation}"
         creds = credentials.start(settings.iam_role, session, environ, directory)
     started: dict[str, Any] = {"credentials_pid": creds.pid} if creds else {}
+    keys = None
     try:
+        keys = write_api_keys(settings, directory, config, environ)
         if containers.wanted(build):
             container = containers.start(
                 build, target, settings, config=config, environ=environ,
                 env=credentials.model_env(container_env(settings), creds),
-                name=name, port=port, directory=directory,
+                name=name, port=port, directory=directory, api_keys_file=keys,
             )  # fmt: skip
             started.update(container_id=container.id, network=container.network)
         else:
-            argv = serve_argv(build_python(build), build, target, settings, config, port, directory)
+            python = build_python(build)
+            argv = serve_argv(python, build, target, settings, config, port, directory, keys)
             backend = processes.start_backend(
                 argv, port=port, directory=directory,
                 env=credentials.model_env(server_env(environ, settings), creds),
@@ -70,6 +75,9 @@ def start(
     except BaseException:
         stop(started | {"container": name}, environ, grace=5)
         raise
+    finally:
+        if keys is not None:
+            keys.unlink(missing_ok=True)  # the server read it at start
     return started
 
 
@@ -95,6 +103,38 @@ def alive(detail: Mapping[str, Any], environ: Mapping[str, str] | None = None) -
     return isinstance(pid, int) and processes.alive(pid)
 
 
+def write_api_keys(
+    settings: ServeSettings, directory: Path, config: Config, environ: Mapping[str, str]
+) -> Path | None:
+    """api_keys_secret: resolve the secret now and write its keys to ``directory/api_keys``
+    (mode 600) for the server to read at start; the caller removes the file once the server
+    answers. None when the deployment has no keys."""
+    name = settings.api_keys_secret
+    if not name:
+        return None
+    from qwak_auto.secrets.registry import resolver
+    from qwak_auto.serve.auth import KeysError, parse_keys, write_keys
+
+    try:
+        value = resolver(config, environ)(name)
+    except AutoError as exc:
+        raise DeployError(f"api_keys_secret {name!r}: {exc.message}", exc.hint) from None
+    try:
+        keys = parse_keys(value)
+    except KeysError as exc:
+        raise DeployError(
+            f"api_keys_secret {name!r}: {exc}",
+            "store the served model's API keys in that secret, one key a line",
+        ) from None
+    for key in keys:
+        register_secret(key)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory.resolve() / "api_keys"  # the server starts in another working directory
+    path.unlink(missing_ok=True)
+    write_keys(path, keys)
+    return path
+
+
 def serve_argv(
     python: Path,
     build: BuildResult,
@@ -103,6 +143,7 @@ def serve_argv(
     config: Config,
     port: int,
     directory: Path,
+    api_keys_file: Path | None = None,
 ) -> list[str]:
     argv = [
         str(python), "-m", "qwak_auto.serve",
@@ -121,4 +162,6 @@ def serve_argv(
     ]  # fmt: skip
     if settings.daemon:
         argv.append("--daemon")
+    if api_keys_file is not None:
+        argv += ["--api-keys-file", str(api_keys_file)]
     return argv

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 NETWORK = "auto-serve"
 SERVE_PORT = 8080  # the port the serving image listens on (build/dockerfile.py)
 PREDICTIONS = "/var/lib/auto/predictions"  # where the server writes the prediction log
+API_KEYS = "/run/auto/api_keys"  # api_keys_secret's keys, read once by the server at start
 SHORT = 60.0  # inspect, logs, rm, network
 RUN_TIMEOUT = 300.0  # docker run -d (the image is local; vfs copies it, which takes a while)
 _BAD = re.compile(r"[^a-zA-Z0-9_.-]+")
@@ -159,6 +160,7 @@ def run_argv(
     port: int,
     net: str,
     env_names: list[str],
+    api_keys_file: Path | None = None,
 ) -> list[str]:
     """The ``docker run`` arguments (without the leading ``docker``)."""
     # --pull never: the image is the build's, made in this engine; never fetch a stranger's.
@@ -176,6 +178,9 @@ def run_argv(
         argv += ["-e", env_name]
     predictions = config.home / "predictions"
     argv += ["--mount", f"type=bind,source={predictions.resolve()},target={PREDICTIONS}"]
+    if api_keys_file is not None:
+        source = api_keys_file.resolve()
+        argv += ["--mount", f"type=bind,source={source},target={API_KEYS},readonly"]
     # --entrypoint: the image's own may be a shell (docker 20.10 keeps the dependency step's
     # `/bin/sh` through `docker commit --change "ENTRYPOINT []"`).
     argv += ["--entrypoint", "python", str(build.image)]
@@ -187,6 +192,8 @@ def run_argv(
     argv += ["--build-id", build.build_id, "--environment", target.environment]
     argv += ["--predictions-dir", PREDICTIONS]
     argv += ["--sample-rate", str(config.predictions_sample_rate)]
+    if api_keys_file is not None:
+        argv += ["--api-keys-file", API_KEYS]
     return argv
 
 
@@ -201,6 +208,7 @@ def start(
     name: str,
     port: int,
     directory: Path,
+    api_keys_file: Path | None = None,
 ) -> Container:
     """Start the serving container and wait until its ``/ready`` answers 200 on
     127.0.0.1:port. On a crash or timeout the container is removed (its log kept in
@@ -215,7 +223,7 @@ def start(
     on_argv = [f"{k}={v}" for k, v in env.items() if k not in by_name]
     argv = run_argv(
         build, target, settings, config=config, name=name, port=port, net=net,
-        env_names=[*sorted(by_name), *on_argv],
+        env_names=[*sorted(by_name), *on_argv], api_keys_file=api_keys_file,
     )  # fmt: skip
     _docker(["rm", "--force", name], environ)  # a leftover of a crashed deploy
     try:

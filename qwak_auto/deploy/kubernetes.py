@@ -57,6 +57,14 @@ class KubernetesDeployer:
     ) -> DeployOutcome:
         automation = ctx.automation
         spec = automation.action.deployment_spec
+        if spec.api_keys_secret:
+            # Never serve without the keys the automation asks for.
+            raise DeployError(
+                f"environment {environment.name!r} deploys to Kubernetes, where "
+                "deployment_spec.api_keys_secret is not supported yet",
+                "deploy this automation to a local environment, or remove api_keys_secret and "
+                "guard the model's Service with your ingress's authentication",
+            )
         if not build.image:
             raise DeployError(
                 f"environment {environment.name!r} deploys to Kubernetes, which needs an image",

@@ -29,6 +29,7 @@ class ServeSettings:
     ready_timeout: float = 600.0
     env_vars: Mapping[str, str] = field(default_factory=dict)
     iam_role: str = ""
+    api_keys_secret: str = ""  # a secret NAME; its keys are resolved at each start
     # Container backends only (a docker build): --cpus, --memory, --gpus; 0 / "" = no limit.
     cpu_fraction: float = 0.0
     memory: str = ""
@@ -47,6 +48,7 @@ class ServeSettings:
             ready_timeout=float(spec.deployment_process_timeout_limit),
             env_vars=spec.env,
             iam_role=spec.custom_iam_role_arn,
+            api_keys_secret=spec.api_keys_secret or "",
             cpu_fraction=spec.cpu_fraction,
             memory=spec.memory,
             gpus=spec.gpu_resources.gpu_amount if spec.gpu_resources else 0,
@@ -63,6 +65,7 @@ class ServeSettings:
             "ready_timeout": self.ready_timeout,
             "env_vars": dict(self.env_vars),
             "iam_role": self.iam_role,
+            "api_keys_secret": self.api_keys_secret,
             "cpu_fraction": self.cpu_fraction,
             "memory": self.memory,
             "gpus": self.gpus,

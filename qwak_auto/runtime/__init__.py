@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,9 @@ __all__ = [
     "log_metric",
     "log_param",
     "parameters",
+    "record_timing",
     "reset",
+    "timings",
 ]
 
 
@@ -78,6 +81,23 @@ def log_data(dataframe: Any, tag: str) -> None:
     shape = getattr(dataframe, "shape", None)
     rows, cols = (int(shape[0]), int(shape[1])) if shape is not None and len(shape) == 2 else (0, 0)
     _current.data[str(tag)] = (rows, cols)
+
+
+_timings: dict[str, tuple[int, float]] = {}  # name -> (count, seconds), this process
+_timings_lock = threading.Lock()
+
+
+def record_timing(name: str, seconds: float) -> None:
+    """One run of a named section of model code (``qwak.qwak_timer``); the model server
+    exposes the totals in ``/metrics`` as ``auto_model_timer_seconds``."""
+    with _timings_lock:
+        count, total = _timings.get(name, (0, 0.0))
+        _timings[name] = (count + 1, total + seconds)
+
+
+def timings() -> dict[str, tuple[int, float]]:
+    with _timings_lock:
+        return dict(_timings)
 
 
 def finite_number(value: Any) -> float | None:

@@ -43,6 +43,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--log-file", type=Path, default=None, help="gunicorn's error log (default stderr)"
     )
+    p.add_argument(
+        "--api-keys-file",
+        type=Path,
+        default=None,
+        help="a file (mode 600) of API keys, one a line: predictions then need "
+        "`Authorization: Bearer <key>` (api_keys_secret)",
+    )
     return p
 
 
@@ -69,10 +76,23 @@ def _worker_failed(error: str) -> None:
     os._exit(WORKER_BOOT_ERROR)
 
 
+def _api_keys(args: argparse.Namespace, p: argparse.ArgumentParser) -> tuple[str, ...]:
+    if args.api_keys_file is None:
+        return ()
+    from qwak_auto.serve.auth import KeysError, read_keys
+
+    try:
+        return read_keys(args.api_keys_file)
+    except KeysError as exc:
+        p.error(f"--api-keys-file {args.api_keys_file}: {exc}")
+    raise AssertionError("unreachable")  # p.error exits
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     _check(args, p)
+    api_keys = _api_keys(args, p)
     artifact = args.artifact.resolve()
     state_dir = Path(tempfile.mkdtemp(prefix="auto-serve-"))
     settings = Settings(
@@ -89,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rotate_records=args.rotate_records,
         rotate_seconds=args.rotate_seconds,
         state_dir=state_dir,
+        api_keys=api_keys,
     )
     prepare_process(artifact)
     seconds = args.timeout_ms / 1000.0

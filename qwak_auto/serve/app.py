@@ -1,8 +1,12 @@
 """The model server's WSGI app (gunicorn serves it locally and in the container).
 
-Routes: POST ``/v1/<model_id>/predict``, ``/v1/<model_id>/<variation>/predict`` (the paths
-Qwak's RealTimeClient calls), ``/predict``, ``/invocations`` (MLflow's shapes); GET
-``/health`` (alive), ``/ready`` (model loaded in every worker), ``/metrics`` (Prometheus).
+Routes: POST ``/v1/<model_id>/predict``, ``/v1/<model_id>/<variation>/predict`` and ``/``
+(the paths Qwak's RealTimeClient calls), ``/predict``, ``/invocations`` (MLflow's shapes); GET
+``/health`` (alive), ``/ready`` (model loaded in every worker), ``/metrics`` (Prometheus),
+``/ping`` and ``/version`` (as MLflow's scoring server answers them). A Qwak model's adapters
+(``@qwak.api``) decide what ``predict`` receives and how its answer is encoded
+(serve/adapters.py, serve/outputs.py). With API keys (``--api-keys-file``) a prediction needs
+``Authorization: Bearer <key>`` (serve/auth.py).
 
 A worker loads the model in a thread, so ``/ready`` can answer 503 while it loads; a
 prediction that arrives meanwhile waits for the load (within the request timeout) rather
@@ -19,19 +23,21 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qwak_auto import __version__
 from qwak_auto.redact import redact
-from qwak_auto.serve.io import BadRequest, Payload, parse_invocations, parse_predict, to_frame_json
+from qwak_auto.serve import adapters, auth, outputs
+from qwak_auto.serve.io import BadRequest, Payload
 from qwak_auto.serve.metrics import Metrics
 from qwak_auto.serve.predlog import PredictionLog
+from qwak_auto.serve.replies import JSON, Refused, StartResponse, raw, read_body, reply
 from qwak_auto.serve.worker import Background, ModelHolder, PredictPool, load_model
 
-StartResponse = Callable[..., Any]
-JSON = "application/json"
+HTTP_EXCEPTIONS = frozenset({"QwakHTTPException", "InferenceException", "MockHttpException"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +56,7 @@ class Settings:
     rotate_seconds: float = 60.0
     state_dir: Path | None = None  # shared by the workers: metric snapshots, ready markers
     max_body_bytes: int = 64 * 1024 * 1024
+    api_keys: tuple[str, ...] = ()  # non-empty: predictions need `Authorization: Bearer KEY`
 
 
 class ServeApp:
@@ -77,6 +84,7 @@ class ServeApp:
         self.background = Background(log, self.metrics)
         self.pool = PredictPool()
         self.timeout = settings.timeout_ms / 1000.0
+        self._iface: tuple[Any, adapters.Interface] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -112,36 +120,49 @@ class ServeApp:
         if method == "GET" or method == "HEAD":
             return self._get(path, start_response)
         if method != "POST":
-            return _reply(start_response, 405, {"error": f"{method} is not allowed"})
+            return reply(start_response, 405, {"error": f"{method} is not allowed"})
         route = self._route(path)
         if route is None:
-            return _reply(start_response, 404, {"error": self._not_found(path)})
+            return reply(start_response, 404, {"error": self._not_found(path)})
+        if self.settings.api_keys and not auth.authorized(
+            environ.get("HTTP_AUTHORIZATION", ""), self.settings.api_keys
+        ):
+            self.metrics.observe(route, 401, 0.0, None)
+            self.metrics.error("unauthorized")
+            body = {"error": auth.REFUSED}
+            return reply(start_response, 401, body, [auth.CHALLENGE], route=route)
         return self._predict(route, environ, start_response)
 
     def _get(self, path: str, start_response: StartResponse) -> Iterable[bytes]:
         if path == "/health":
-            return _reply(start_response, 200, {"status": "alive"})
+            return reply(start_response, 200, {"status": "alive"})
+        if path == "/ping":
+            # MLflow's scoring server: 200 with a newline once the model is loaded.
+            if self.holder.ready:
+                return raw(start_response, 200, b"\n", JSON)
+            status = "failed" if self.holder.error else "loading"
+            return reply(start_response, 503, {"status": status})
+        if path == "/version":
+            return raw(start_response, 200, __version__.encode(), JSON)
         if path == "/ready":
             if self.holder.error:
-                return _reply(start_response, 503, {"status": "failed", "error": "model load"})
+                return reply(start_response, 503, {"status": "failed", "error": "model load"})
             if self.all_ready():
                 body = {"status": "ready", "build_id": self.settings.build_id}
-                return _reply(start_response, 200, body)
-            return _reply(start_response, 503, {"status": "loading"})
+                return reply(start_response, 200, body)
+            return reply(start_response, 503, {"status": "loading"})
         if path == "/metrics":
             text = self.metrics.render(self.holder.ready).encode()
-            start_response(
-                "200 OK",
-                [("Content-Type", "text/plain; version=0.0.4"), ("Content-Length", str(len(text)))],
-            )
-            return [text]
+            return raw(start_response, 200, text, "text/plain; version=0.0.4")
         if self._route(path) is not None:
-            return _reply(start_response, 405, {"error": "predictions are POST requests"})
-        return _reply(start_response, 404, {"error": self._not_found(path)})
+            return reply(start_response, 405, {"error": "predictions are POST requests"})
+        return reply(start_response, 404, {"error": self._not_found(path)})
 
     def _route(self, path: str) -> str | None:
         if path in ("/predict", "/invocations"):
             return path[1:]
+        if path == "/":
+            return "v1"  # Qwak's RealTimeClient posts to `model_api` as given
         parts = path.split("/")
         # ['', 'v1', model, 'predict'] or ['', 'v1', model, variation, 'predict']
         if len(parts) in (4, 5) and parts[1] == "v1" and parts[-1] == "predict":
@@ -157,64 +178,93 @@ class ServeApp:
         return (
             f"no route {path}: this server serves model {s.model_id!r} variation "
             f"{s.variation!r} at POST /v1/{s.model_id}/predict, "
-            f"/v1/{s.model_id}/{s.variation}/predict, /predict and /invocations"
+            f"/v1/{s.model_id}/{s.variation}/predict, /predict, / and /invocations"
         )
+
+    def _interface(self, model: Any) -> adapters.Interface:
+        if self._iface is None or self._iface[0] is not model:
+            self._iface = (model, adapters.interface_of(model))
+        return self._iface[1]
 
     def _predict(
         self, route: str, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         started = time.perf_counter()
-        payload: Payload | None = None
-        output: str | None = None
+        request: adapters.Request | None = None
+        stage = "read the request"
         try:
-            body = _read_body(environ, self.settings.max_body_bytes)
-            if route == "invocations":
-                payload = parse_invocations(body)
-            else:
-                payload = parse_predict(body, environ.get("CONTENT_TYPE", ""))
-            if payload.size > self.settings.max_batch_size:
-                raise _Refused(
+            body = read_body(environ, self.settings.max_body_bytes)
+            model = self.holder.wait(self.timeout)
+            if model is None:
+                raise Refused(503, "the model is not loaded yet", "not_ready")
+            iface = self._interface(model)
+            content_type = environ.get("CONTENT_TYPE", "")
+            headers = {"adapter-name": environ.get("HTTP_ADAPTER_NAME", "")}
+            request = adapters.read_request(iface, route, body, content_type, headers)
+            size = request.payload.size
+            if size > self.settings.max_batch_size:
+                raise Refused(
                     413,
-                    f"batch of {payload.size} rows exceeds max_batch_size="
+                    f"batch of {size} rows exceeds max_batch_size="
                     f"{self.settings.max_batch_size}; send at most "
                     f"{self.settings.max_batch_size} rows per request",
                     "batch_too_large",
                 )
-            model = self.holder.wait(self.timeout)
-            if model is None:
-                raise _Refused(503, "the model is not loaded yet", "not_ready")
-            frame = payload.frame()
-            try:
-                result = self.pool.run(lambda: model.predict(frame), self.timeout)
-            except concurrent.futures.TimeoutError:
-                raise _Refused(
-                    504,
-                    f"prediction took longer than http_request_timeout_ms="
-                    f"{self.settings.timeout_ms}",
-                    "timeout",
-                ) from None
-            except Exception as exc:  # noqa: BLE001 - the model's own failure: a 500
-                raise _Refused(
-                    500, f"predict failed: {type(exc).__name__}: {exc}", "predict"
-                ) from None
-            output = to_frame_json(result)
+            value = request.model_input()
+            result = self._run(model, value, request)
+            stage = "encode the prediction"
+            output = outputs.write_output(iface, result)
         except BadRequest as exc:
             return self._fail(route, 400, str(exc), "bad_request", started, None, start_response)
-        except _Refused as exc:
+        except Refused as exc:
+            payload = request.payload if request else None
             return self._fail(
-                route, exc.code, exc.message, exc.reason, started, payload, start_response
+                route, exc.code, exc.message, exc.reason, started, payload, start_response,
+                exc.headers,
+            )  # fmt: skip
+        except adapters.AdapterError as exc:
+            payload = request.payload if request else None
+            return self._fail(
+                route, exc.code, exc.message, "adapter", started, payload, start_response
             )
         except Exception as exc:  # noqa: BLE001 - never a traceback to the client
-            message = f"cannot encode the prediction: {type(exc).__name__}: {exc}"
+            message = f"cannot {stage}: {type(exc).__name__}: {exc}"
+            payload = request.payload if request else None
             return self._fail(route, 500, message, "encode", started, payload, start_response)
-        text = '{"predictions": ' + output + "}" if route == "invocations" else output
-        data = text.encode()
-        start_response("200 OK", [("Content-Type", JSON), ("Content-Length", str(len(data)))])
+        data, content_type = output.body, output.content_type
+        if route == "invocations":
+            if output.log_text is None:
+                message = (
+                    f"the model answers {output.content_type}, which MLflow's JSON protocol "
+                    f"cannot carry; call POST /v1/{self.settings.model_id}/predict instead"
+                )
+                return self._fail(
+                    route, 406, message, "not_acceptable", started, None, start_response
+                )
+            data, content_type = ('{"predictions": ' + output.log_text + "}").encode(), JSON
+        start_response(
+            "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        )
         elapsed = time.perf_counter() - started
-        self.metrics.observe(route, 200, elapsed, payload.size)
-        if self._sampled():
-            self.background.submit(payload, output, elapsed * 1000.0, 200)
+        self.metrics.observe(route, 200, elapsed, request.payload.size)
+        iface = self._interface(model)
+        if self._sampled(iface):
+            payload = _without(request.payload, iface.exclude_columns)
+            self.background.submit(payload, output.log_text, elapsed * 1000.0, 200)
         return [data]
+
+    def _run(self, model: Any, value: Any, request: adapters.Request) -> Any:
+        """``model.predict(value)`` on the pool, within the request timeout."""
+        try:
+            return self.pool.run(lambda: model.predict(value), self.timeout)
+        except concurrent.futures.TimeoutError:
+            raise Refused(
+                504,
+                f"prediction took longer than http_request_timeout_ms={self.settings.timeout_ms}",
+                "timeout",
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - the model's own failure
+            raise _model_failure(exc, request) from None
 
     def _fail(
         self,
@@ -225,66 +275,58 @@ class ServeApp:
         started: float,
         payload: Payload | None,
         start_response: StartResponse,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> Iterable[bytes]:
         elapsed = time.perf_counter() - started
         self.metrics.observe(route, code, elapsed, payload.size if payload else None)
         self.metrics.error(reason)
-        if payload is not None and code in (500, 504) and self._sampled():
+        if payload is not None and code in (500, 504) and self._sampled(None):
             self.background.submit(payload, None, elapsed * 1000.0, code)
-        return _reply(start_response, code, {"error": redact(message)})
+        return reply(start_response, code, {"error": redact(message)}, headers, route=route)
 
-    def _sampled(self) -> bool:
+    def _sampled(self, iface: adapters.Interface | None) -> bool:
         rate = self.settings.sample_rate
+        if iface is not None:
+            if not iface.analytics:
+                return False  # @qwak.api(analytics=False)
+            rate *= min(max(iface.sample_ratio, 0.0), 1.0)
         return rate >= 1.0 or (rate > 0 and random.random() < rate)
 
 
-class _Refused(Exception):
-    def __init__(self, code: int, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.reason = reason
+def _model_failure(exc: Exception, request: adapters.Request) -> Refused:
+    """How a failed ``predict`` is answered: a QwakHTTPException's own status and message;
+    400 when the rows came without column names (the model could not take them as
+    records, as MLflow answers); else 500."""
+    status = getattr(exc, "status_code", None)
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & HTTP_EXCEPTIONS and isinstance(status, int) and 400 <= status < 600:
+        message = getattr(exc, "message", None)
+        text = message if isinstance(message, str) else json.dumps(message, default=str)
+        header = (
+            "X-Exception-Class",
+            str(getattr(exc, "exception_class_name", type(exc).__name__)),
+        )
+        return Refused(status, text, "model_http_error", (header,))
+    detail = f"{type(exc).__name__}: {exc}"
+    if request.tabular and not request.payload.named:
+        return Refused(
+            400,
+            "the model cannot take rows without column names (lists, not records): "
+            f"{detail}; send records (objects with column names), `dataframe_split` with "
+            "`columns`, or CSV with a header line",
+            "bad_request",
+        )
+    return Refused(500, f"predict failed: {detail}", "predict")
 
 
-_STATUS = {
-    200: "200 OK",
-    400: "400 Bad Request",
-    404: "404 Not Found",
-    405: "405 Method Not Allowed",
-    413: "413 Payload Too Large",
-    500: "500 Internal Server Error",
-    503: "503 Service Unavailable",
-    504: "504 Gateway Timeout",
-}
-
-
-def _reply(start_response: StartResponse, code: int, body: dict[str, Any]) -> list[bytes]:
-    data = json.dumps(body).encode()
-    start_response(
-        _STATUS.get(code, f"{code} Error"),
-        [("Content-Type", JSON), ("Content-Length", str(len(data)))],
+def _without(payload: Payload, columns: Sequence[str]) -> Payload:
+    """The payload without ``analytics_exclude_columns`` (kept out of the prediction log)."""
+    if not columns:
+        return payload
+    drop = set(columns)
+    return Payload(
+        records=[{k: v for k, v in r.items() if k not in drop} for r in payload.as_records()]
     )
-    return [data]
-
-
-def _read_body(environ: dict[str, Any], limit: int) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length = environ.get("CONTENT_LENGTH") or ""
-    if length.strip():
-        try:
-            size = int(length)
-        except ValueError:
-            raise BadRequest(f"bad Content-Length {length!r}") from None
-        if size > limit:
-            raise _Refused(413, f"request body of {size} bytes exceeds {limit} bytes", "too_big")
-        data: bytes = stream.read(size)
-        return data
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise _Refused(413, f"request body exceeds {limit} bytes", "too_big")
-    return data
 
 
 def build_app(settings: Settings, on_failure: Callable[[str], None] | None = None) -> ServeApp:

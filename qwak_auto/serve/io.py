@@ -4,7 +4,8 @@ Accepted inputs (``/predict`` and Qwak's ``/v1/.../predict``): pandas JSON in th
 ``records`` and ``columns`` orients (``DataFrame.to_json()`` defaults to ``columns``), a dict
 of lists, a single record (Qwak's client sends a dict), and a JSON string holding any of
 these (a client that sends ``df.to_json()`` through ``json.dumps``). ``/invocations`` takes
-MLflow's ``dataframe_split`` / ``dataframe_records`` / ``instances`` / ``inputs``.
+MLflow's ``dataframe_split`` / ``dataframe_records`` / ``instances`` / ``inputs``. Every route
+also takes ``text/csv`` (a header line, then one line per row), as MLflow's server does.
 
 Every payload is first normalised into a :class:`Payload` (columns + rows, or records), so
 the batch size is known before a DataFrame is built and the prediction log can turn the
@@ -33,6 +34,7 @@ class Payload:
     records: Sequence[Mapping[str, Any]] | None = None
     columns: Sequence[Any] | None = None
     rows: Sequence[Sequence[Any]] | None = None
+    named: bool = True  # False: rows that came without column names (lists, not records)
 
     @property
     def size(self) -> int:
@@ -76,25 +78,48 @@ def decode(body: bytes) -> Any:
     return value
 
 
-def parse_predict(body: bytes, content_type: str = "") -> Payload:
-    """Parse a ``/predict`` body (pandas orients, records, a single record)."""
+def is_csv(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "text/csv"
+
+
+def parse_csv(body: bytes) -> Payload:
+    """A CSV body (``DataFrame.to_csv(index=False)``): the first line names the columns."""
+    import io
+
+    import pandas as pd
+
+    if not body.strip():
+        raise BadRequest("empty request body: send a CSV header line and one line per row")
+    try:
+        frame = pd.read_csv(io.BytesIO(body))
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8 text") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadRequest(f"malformed CSV: {first}") from None
+    rows = frame.astype(object).where(frame.notna(), None).values.tolist()
+    return Payload(columns=[str(c) for c in frame.columns], rows=rows)
+
+
+def parse_predict(body: bytes, content_type: str = "", orient: str | None = None) -> Payload:
+    """Parse a ``/predict`` body (pandas orients, records, a single record, CSV).
+    ``orient="index"`` (a DataFrameInputAdapter's ``input_orient``) reads an object of
+    objects as rows keyed by index label instead of columns."""
+    if is_csv(content_type):
+        return parse_csv(body)
     value = decode(body)
     if "format=pandas-split" in content_type and not _is_split(value):
         raise BadRequest("content type says pandas-split but the body has no columns/data")
+    if orient == "index" and _is_index(value):
+        return _records(list(value.values()), "body")
     return _payload(value, "body")
 
 
-def parse_invocations(body: bytes) -> Payload:
-    """Parse an MLflow ``/invocations`` body."""
-    value = decode(body)
-    if not isinstance(value, dict):
-        raise BadRequest(f"expected a JSON object with one of the keys {', '.join(MLFLOW_KEYS)}")
-    keys = [k for k in MLFLOW_KEYS if k in value]
-    if len(keys) != 1:
-        found = ", ".join(sorted(str(k) for k in value)) or "none"
-        raise BadRequest(f"expected exactly one of {', '.join(MLFLOW_KEYS)} (found keys: {found})")
-    key = keys[0]
-    inner = value[key]
+def parse_invocations(body: bytes, content_type: str = "") -> Payload:
+    """Parse an MLflow ``/invocations`` body (JSON with one of MLflow's keys, or CSV)."""
+    if is_csv(content_type):
+        return parse_csv(body)
+    key, inner = mlflow_input(body)
     if key == "dataframe_split":
         if not _is_split(inner):
             raise BadRequest("dataframe_split must be an object with `columns` and `data`")
@@ -106,6 +131,25 @@ def parse_invocations(body: bytes) -> Payload:
     return _payload(inner, key)
 
 
+def mlflow_input(body: bytes) -> tuple[str, Any]:
+    """The one MLflow key of an ``/invocations`` JSON body and its value."""
+    value = decode(body)
+    if not isinstance(value, dict):
+        raise BadRequest(f"expected a JSON object with one of the keys {', '.join(MLFLOW_KEYS)}")
+    keys = [k for k in MLFLOW_KEYS if k in value]
+    if len(keys) != 1:
+        found = ", ".join(sorted(str(k) for k in value)) or "none"
+        raise BadRequest(f"expected exactly one of {', '.join(MLFLOW_KEYS)} (found keys: {found})")
+    return keys[0], value[keys[0]]
+
+
+def _is_index(value: Any) -> bool:
+    """``{"0": {"a": 1}, "1": {"a": 2}}``: pandas' ``index`` orient (rows keyed by label)."""
+    return (
+        isinstance(value, dict) and bool(value) and all(isinstance(v, dict) for v in value.values())
+    )
+
+
 def _is_split(value: Any) -> bool:
     return isinstance(value, dict) and "data" in value and "columns" in value
 
@@ -115,10 +159,10 @@ def _payload(value: Any, where: str) -> Payload:
         if all(isinstance(item, dict) for item in value):
             return _records(value, where)
         if all(isinstance(item, list) for item in value):
-            return Payload(columns=None, rows=value)
+            return Payload(columns=None, rows=value, named=False)
         # A flat list of scalars: one column, one row per value (MLflow `instances`).
         if not any(isinstance(item, dict | list) for item in value):
-            return Payload(columns=["0"], rows=[[item] for item in value])
+            return Payload(columns=["0"], rows=[[item] for item in value], named=False)
         raise BadRequest(f"{where}: a list must hold only objects (records) or only lists (rows)")
     if isinstance(value, dict):
         if _is_split(value):

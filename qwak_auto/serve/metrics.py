@@ -81,8 +81,12 @@ class Metrics:
             self._dirty = True
 
     def snapshot(self) -> dict[str, Any]:
+        from qwak_auto.runtime import timings
+
+        timers = {name: [count, total] for name, (count, total) in timings().items()}
         with self._lock:
             return {
+                "timers": timers,
                 "requests": [[r, c, n] for (r, c), n in self.requests.items()],
                 "errors": dict(self.errors),
                 "latency": self.latency.snapshot(),
@@ -170,8 +174,12 @@ def render(snaps: list[dict[str, Any]], info: Mapping[str, str], ready: bool) ->
     """The Prometheus text exposition (version 0.0.4) of the merged snapshots."""
     requests: dict[tuple[str, str], int] = {}
     errors: dict[str, int] = {}
+    timers: dict[str, tuple[int, float]] = {}
     log_errors = log_dropped = 0
     for snap in snaps:
+        for name, (count, total) in (snap.get("timers") or {}).items():
+            seen = timers.get(name, (0, 0.0))
+            timers[name] = (seen[0] + int(count), seen[1] + float(total))
         for route, code, n in snap.get("requests", []):
             requests[(route, code)] = requests.get((route, code), 0) + int(n)
         for reason, n in (snap.get("errors") or {}).items():
@@ -216,5 +224,10 @@ def render(snaps: list[dict[str, Any]], info: Mapping[str, str], ready: bool) ->
         f"# HELP {p}_prediction_log_dropped_total Prediction-log records dropped (queue full).",
         f"# TYPE {p}_prediction_log_dropped_total counter",
         f"{p}_prediction_log_dropped_total {log_dropped}",
+        f"# HELP {p}_timer_seconds Time spent in the model's qwak_timer(name) sections.",
+        f"# TYPE {p}_timer_seconds summary",
     ]
+    for name, (count, total) in sorted(timers.items()):
+        out.append(f"{p}_timer_seconds_sum{_labels([('name', name)])} {total:.6f}")
+        out.append(f"{p}_timer_seconds_count{_labels([('name', name)])} {count}")
     return "\n".join(out) + "\n"

@@ -7,6 +7,7 @@ no container behind."""
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
 import os
 import time
@@ -143,6 +144,46 @@ def test_docker_builds_are_served_swapped_and_undeployed(
         assert _containers(docker_engine) == []
         assert not processes.alive(proxy_pid)
         assert store.serving("churn", "dev", "default") is None
+    finally:
+        traffic.stop(config.home)
+        store.close()
+
+
+def test_a_container_backend_takes_the_api_keys(
+    tmp_path: Path,
+    docker_engine: Engine,
+    tiny_builds: list[BuildResult],
+    serving_cleanup: None,
+) -> None:
+    """api_keys_secret with a docker build: the keys file is mounted read-only, read by the
+    server at start and removed from the host once it answers; requests need a key."""
+    one, _two = tiny_builds
+    home = tmp_path / ".auto"
+    config = load_config(env={"AUTO_HOME": str(home)}, cwd=tmp_path)
+    store = open_url(f"sqlite:///{home / 'state.db'}")
+    key = "container-key-" + "7" * 20
+    environ = {**os.environ, "AUTO_SECRET_CHURN_KEYS": key}
+    settings = dataclasses.replace(SETTINGS, api_keys_secret="churn_keys")
+    try:
+        outcome = deploy_build(one, TARGET, settings, store=store, config=config, environ=environ)
+        port = int(outcome.address.rsplit(":", 1)[1])
+        assert request(port, "POST", "/v1/churn/predict", [{"x": 2}])[0] == 401
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request(
+            "POST",
+            "/v1/churn/predict",
+            body=json.dumps([{"x": 2}]),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+        answer = conn.getresponse()
+        assert (answer.status, json.loads(answer.read())[0]["score"]) == (200, 4.0)
+        conn.close()
+        serving = store.serving("churn", "dev", "default")
+        assert serving is not None
+        assert not (Path(serving.detail["log"]).parent / "api_keys").exists()
+        inspect = docker_engine.docker("inspect", serving.detail["container"])
+        assert key not in inspect
+        undeploy(store, TARGET, environ)
     finally:
         traffic.stop(config.home)
         store.close()

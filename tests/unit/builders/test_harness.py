@@ -10,12 +10,9 @@ import pytest
 
 from qwak_auto.builders import harness
 
-SHIM = Path(harness.__file__).resolve().parents[1] / "runtime" / "shim"
-
 
 @pytest.fixture
-def request_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.syspath_prepend(str(SHIM))
+def request_for(tmp_path: Path, qwak_shim: Path):
     before = set(sys.modules)
 
     def make(files: dict[str, str]) -> harness.Request:

@@ -1,58 +1,63 @@
-"""Schema types of the Qwak SDK. auto keeps them for documentation; it does not enforce them."""
+"""``qwak.model.schema``: ``ModelSchema`` and the entity types, as in qwak-core.
+
+auto keeps a model's schema for documentation; it does not enforce it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from qwak import _auto_leftout
+from qwak.model.schema_entities import (
+    BaseFeature,
+    Entity,
+    ExplicitFeature,
+    FeatureStoreInput,
+    InferenceOutput,
+    Prediction,
+    RequestInput,
+)
 
-@dataclass
-class ExplicitFeature:
-    name: str
-    type: Any = None
-
-
-@dataclass
-class RequestInput:
-    name: str
-    type: Any = None
-
-
-@dataclass
-class Entity:
-    name: str
-    type: Any = None
-
-
-@dataclass
-class FeatureStoreInput:
-    name: str
-    entity: Any = None
-
-
-@dataclass
-class InferenceOutput:
-    name: str
-    type: Any = None
-
-
-Prediction = InferenceOutput
+__all__ = [
+    "BaseFeature",
+    "Entity",
+    "ExplicitFeature",
+    "FeatureStoreInput",
+    "InferenceOutput",
+    "ModelSchema",
+    "Prediction",
+    "RequestInput",
+]
 
 
 class ModelSchema:
     def __init__(
         self,
-        inputs: Sequence[Any] | None = None,
-        outputs: Sequence[Any] | None = None,
-        entities: Sequence[Any] | None = None,
-        features: Sequence[Any] | None = None,
+        entities: Sequence[Entity] | None = None,
+        inputs: Sequence[BaseFeature] | None = None,
+        outputs: Sequence[InferenceOutput] | None = None,
+        *,
+        features: Sequence[BaseFeature] | None = None,
         predictions: Sequence[Any] | None = None,
     ) -> None:
-        # Older SDKs spell the same lists `features` and `predictions`.
-        self.inputs: list[Any] = list(inputs or features or [])
-        self.outputs: list[Any] = list(outputs or predictions or [])
-        self.entities: list[Any] = list(entities or [])
+        # Older SDKs (and qwak-core's own docstrings) spell the lists `features` and
+        # `predictions`; they are accepted as keywords.
+        self._entities: list[Entity] = list(entities or [])
+        self._inputs: list[Any] = list(inputs or features or [])
+        self._outputs: list[Any] = list(outputs or predictions or [])
+
+    @property
+    def inputs(self) -> list[Any]:
+        return self._inputs
+
+    @property
+    def outputs(self) -> list[Any]:
+        return self._outputs
+
+    @property
+    def entities(self) -> list[Entity]:
+        return self._entities
 
     def to_dict(self) -> dict[str, Any]:
         def one(item: Any) -> dict[str, Any]:
@@ -61,6 +66,10 @@ class ModelSchema:
             return {"name": getattr(item, "name", str(item)), "type": kind_name}
 
         return {
-            "inputs": [one(i) for i in self.inputs],
-            "outputs": [one(o) for o in self.outputs],
+            "inputs": [one(i) for i in self._inputs],
+            "outputs": [one(o) for o in self._outputs],
         }
+
+
+def __getattr__(name: str) -> Any:
+    raise _auto_leftout.missing(__name__, name)

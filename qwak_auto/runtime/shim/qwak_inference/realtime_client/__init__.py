@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from qwak_inference.realtime_client.client import (  # type: ignore[import-not-found,unused-ignore]
-    InferenceOutputFormat,
-    RealTimeClient,
-)
+from qwak_inference.realtime_client.client import RealTimeClient, SocketConfiguration
 
-__all__ = ["InferenceOutputFormat", "RealTimeClient"]
+__all__ = ["RealTimeClient", "SocketConfiguration"]

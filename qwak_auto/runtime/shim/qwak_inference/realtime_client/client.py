@@ -1,87 +1,117 @@
-"""``RealTimeClient(model_id, model_api=URL).predict(data)``: POST to ``URL/v1/<model_id>/predict``.
+"""``RealTimeClient``: qwak-inference's real-time client, for models served by auto.
 
-Without ``model_api`` the client uses ``AUTO_MODEL_URL`` (set while a build runs
-``tests/it``), else ``http://127.0.0.1:8000``.
+Same constructor and ``predict`` as qwak-inference 0.2.1, and the same answers: a list of
+dicts (``InferenceOutputFormat.DICTIONARY``, the default), a DataFrame (``PANDAS``) or the
+body's bytes (``RAW``); a DataFrame is sent in ``orient`` (default ``split``); an error is
+``QwakHTTPException``. Where the real client asks Qwak's platform for the model's address,
+this one uses ``model_api`` (the deployment's address, with or without the
+``/v1/<model>/predict`` path), else ``AUTO_MODEL_URL`` (set while a build runs ``tests/it``),
+else ``http://127.0.0.1:8000``. When ``AUTO_API_KEY`` is set it is sent as
+``Authorization: Bearer <key>`` (a deployment with ``api_keys_secret``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from qwak import _auto_leftout
+from qwak.exceptions import QwakHTTPException
+
+__all__ = ["InferenceOutputFormat", "QwakHTTPException", "RealTimeClient", "SocketConfiguration"]
+
+_TRAFFIC_SPLIT_HEADER = "x-realtime-route-mode"
+
 
 class InferenceOutputFormat(Enum):
-    DICT = "DICT"
-    PANDAS = "PANDAS"
+    PANDAS = 1
+    DICTIONARY = 2
+    RAW = 3
+
+
+@dataclass
+class SocketConfiguration:
+    """Accepted for compatibility; urllib's connections here are short-lived."""
+
+    tcp_keepalive: bool = True
+    tcp_keepidle: int = 120
+    tcp_keepintvl: int = 75
+    tcp_keepcnt: int = 9
 
 
 class RealTimeClient:
+    timeout: float = 30.0  # seconds per request (the real client waits without a limit)
+
     def __init__(
         self,
         model_id: str,
         environment: str | None = None,
+        variation: str | None = None,
         model_api: str | None = None,
-        timeout: float = 30.0,
-        **_ignored: Any,
+        log_level: int = logging.INFO,
+        socket_configuration: SocketConfiguration = SocketConfiguration(),  # noqa: B008
     ) -> None:
         self.model_id = model_id
         self.environment = environment
+        self.variation = variation
+        self.content_type = "application/json; format=pandas-split"
         base = model_api or os.environ.get("AUTO_MODEL_URL") or "http://127.0.0.1:8000"
-        self.model_api = base.rstrip("/")
-        self.timeout = timeout
-
-    def _url(self) -> str:
-        if self.model_api.endswith("/predict"):
-            return self.model_api
-        return f"{self.model_api}/v1/{self.model_id}/predict"
+        self.model_api = _predict_url(base.rstrip("/"), model_id, variation)
 
     def predict(
         self,
-        feature_vector: Any,
-        metadata: Any = None,  # noqa: ARG002 - accepted like the Qwak client
-        output_format: InferenceOutputFormat | None = None,
+        feature_vectors: Any,
+        output_format: InferenceOutputFormat = InferenceOutputFormat.DICTIONARY,
+        metadata: dict = {},  # type: ignore[type-arg]  # noqa: B006 - qwak-inference's
+        orient: str = "split",
     ) -> Any:
-        """Send rows (a DataFrame, a list of dicts or one dict) and return the prediction:
-        a DataFrame when a DataFrame was sent or PANDAS asked for, else decoded JSON."""
-        records, was_frame = _records(feature_vector)
-        body = json.dumps(records, default=_default).encode("utf-8")
-        request = urllib.request.Request(
-            self._url(),
-            data=body,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-            method="POST",
-        )
+        if type(feature_vectors).__name__ == "DataFrame":
+            feature_vectors = feature_vectors.to_json(orient=orient)
+        if isinstance(feature_vectors, dict | list):
+            feature_vectors = json.dumps(feature_vectors)
+        body = feature_vectors.encode() if isinstance(feature_vectors, str) else feature_vectors
+        headers = {"Content-Type": "application/json"}
+        if metadata:
+            headers.update({str(k): str(v) for k, v in metadata.items()})
+            headers[_TRAFFIC_SPLIT_HEADER] = "true"
+        key = os.environ.get("AUTO_API_KEY")
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        request = urllib.request.Request(self.model_api, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                payload = json.loads(response.read().decode("utf-8"))
+                content = response.read()
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:500]
-            raise RuntimeError(f"prediction failed: HTTP {exc.code}: {detail}") from None
-        if output_format is InferenceOutputFormat.PANDAS or (output_format is None and was_frame):
+            text = exc.read().decode("utf-8", "replace")
+            name = exc.headers.get("X-Exception-Class")
+            raise QwakHTTPException(exc.code, f"{exc.code}: {text}", name) from None
+        except OSError as exc:
+            raise RuntimeError(f"Failed to make a prediction request. Error is: {exc}") from None
+        if output_format == InferenceOutputFormat.RAW:
+            return content
+        if output_format == InferenceOutputFormat.DICTIONARY:
+            return json.loads(content)
+        if output_format == InferenceOutputFormat.PANDAS:
             import pandas as pd
 
-            return pd.DataFrame(payload if isinstance(payload, list) else [payload])
-        return payload
+            return pd.DataFrame(json.loads(content))
+        raise ValueError(f"Non supported inference output parameter {output_format}")
 
 
-def _records(data: Any) -> tuple[list[Any], bool]:
-    to_dict = getattr(data, "to_dict", None)
-    if callable(to_dict) and hasattr(data, "columns"):
-        return list(to_dict(orient="records")), True
-    if isinstance(data, dict):
-        return [data], False
-    return list(data), False
+def _predict_url(base: str, model_id: str, variation: str | None) -> str:
+    if base.endswith("/predict"):
+        return base
+    if "://" not in base:
+        base = f"https://{base}"
+    route = f"{model_id}/{variation}" if variation else model_id
+    return f"{base}/v1/{route}/predict"
 
 
-def _default(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    if callable(item):
-        return item()
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    return str(value)
+def __getattr__(name: str) -> Any:
+    raise _auto_leftout.missing(__name__, name)

@@ -1,0 +1,1 @@
+"""qwak.model.decorators: ``api`` (the prediction method's decorator) and ``timer``."""
