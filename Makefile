@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint type test test-unit bench demo demo-docker docs clean
+.PHONY: install lint type test test-unit bench demo demo-repo demo-docker docs clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ bench: install
 demo: install
 	$(BIN)/python examples/demo/run_demo.py
 
+# Only the demo's model repository (.auto-demo/churn-repo), for the README's Quick start.
+demo-repo: install
+	$(BIN)/python examples/demo/run_demo.py --repo
+
 demo-docker: install
 	AUTO_BUILDER=docker $(BIN)/python examples/demo/run_demo.py
 
@@ -44,4 +48,4 @@ docs: install
 	$(BIN)/python -m qwak_auto.docgen.cli_ref docs
 
 clean:
-	rm -rf $(VENV) .auto .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .auto .auto-demo .pytest_cache .mypy_cache .ruff_cache
