@@ -74,7 +74,7 @@ def logs_command(
     from qwak_auto.config import load_config
     from qwak_auto.secrets.redact import redact
 
-    config = load_config((), env=os.environ)  # auto.yaml of the working directory, AUTO_HOME
+    config = load_config((), env=os.environ)  # the auto.yaml here or above, AUTO_HOME
     path = build_log(config, build_id)
     with path.open(encoding="utf-8", errors="replace") as handle:
         for line in handle:

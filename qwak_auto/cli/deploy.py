@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 ENV_HELP = "Environment from auto.yaml (default: the project's default environment)."
 VARIATION_HELP = "The variation (A/B variant)."
-CONFIG_HELP = "Project config file (default: auto.yaml in the working directory)."
+CONFIG_HELP = "Project config file (default: the auto.yaml in or above the working directory)."
 
 
 def _config(config_file: Path | None) -> Config:

@@ -24,7 +24,7 @@ _FORMATS = ("text", "json")
 SHOWN_ROWS = 20
 
 _CONFIG_OPTION = typer.Option(
-    None, "--config", help="Project config (auto.yaml); default: found here."
+    None, "--config", help="Project config (auto.yaml); default: found here or above."
 )
 _FORMAT_OPTION = typer.Option("text", "--format", help="Output as `text` or `json`.")
 

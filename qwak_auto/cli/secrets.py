@@ -44,7 +44,7 @@ def _config(config_file: Path | None, paths: tuple[Path, ...] = ()) -> Config:
 
 
 _CONFIG_OPTION = typer.Option(
-    None, "--config", help="Project config (auto.yaml); default: found beside the files or here."
+    None, "--config", help="Project config (auto.yaml); default: beside or above the files or here."
 )
 _FORMAT_OPTION = typer.Option("text", "--format", help="Output as `text` or `json`.")
 

@@ -33,7 +33,7 @@ def validate_command(
         False, "--check-secrets", help="Resolve every secret name through the backends."
     ),
     config_file: Path | None = typer.Option(
-        None, "--config", help="Project config (auto.yaml); default: found beside the files."
+        None, "--config", help="Project config (auto.yaml); default: beside or above the files."
     ),
 ) -> None:
     """Check automation files: YAML, schema, and the rules the schema cannot say."""
