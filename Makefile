@@ -8,11 +8,31 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# uv installs the project's own virtual environment in seconds, showing what it does; it is
+# taken from PATH, else installed into the new .venv from PyPI. Where uv cannot be had (or
+# INSTALLER=pip), pip does it, with its progress bars. Either way a line says which.
+INSTALLER ?= uv
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
 $(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@uv=""; \
+	if [ "$(INSTALLER)" = uv ]; then \
+	  if command -v uv >/dev/null 2>&1; then uv=uv; \
+	  else echo "==> getting uv (pip install uv)"; \
+	    $(PIP) install --progress-bar on 'uv>=0.4' && uv=$(BIN)/uv; fi; \
+	fi; \
+	if [ -n "$$uv" ]; then \
+	  echo "==> installing auto and its dev tools with uv"; \
+	  $$uv pip install --python $(BIN)/python -e '.[dev]' && exit 0; \
+	  echo "==> uv could not install them; trying pip"; \
+	fi; \
+	echo "==> installing auto and its dev tools with pip (a few minutes)"; \
+	$(PIP) install --progress-bar on --upgrade pip && \
+	$(PIP) install --progress-bar on -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> $(VENV) is ready: . $(BIN)/activate"
 
 lint: install
 	$(BIN)/ruff check qwak_auto tests benchmarks
