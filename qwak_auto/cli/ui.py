@@ -28,5 +28,8 @@ def ui_command(
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     config = load_config(tuple(chosen), env=os.environ)
-    console.out(f"auto ui: http://{host}:{port}/  (read-only; Ctrl-C stops it)", err=True)
-    serve(Dashboard(chosen, config), host, port)
+
+    def banner() -> None:  # once it listens: a port in use is an error, not a banner
+        console.out(f"auto ui: http://{host}:{port}/  (read-only; Ctrl-C stops it)", err=True)
+
+    serve(Dashboard(chosen, config), host, port, on_ready=banner)
