@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint type test test-unit bench demo demo-repo demo-docker docs clean
+.PHONY: install lint type test test-unit bench demo demo-repo demo-docker image docs clean
 
 install: $(STAMP)
 
@@ -61,6 +61,21 @@ demo-repo: install
 
 demo-docker: install
 	AUTO_BUILDER=docker $(BIN)/python examples/demo/run_demo.py
+
+# The image of auto itself (Dockerfile): the runner of `auto render --runner`. Its wheels are
+# made here first (build/wheelhouse), with this machine's pip settings; the image installs
+# from them without an index.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= auto/runner:$(VERSION)
+BASE_IMAGE ?= python:3.11-slim-bookworm
+WHEEL_PYTHON ?= $(BIN)/python
+image:
+	@test -x $(WHEEL_PYTHON) || { echo "$(WHEEL_PYTHON) is missing: run make install first"; exit 2; }
+	rm -rf build/wheelhouse
+	$(WHEEL_PYTHON) -m pip --disable-pip-version-check wheel --progress-bar on \
+	  --wheel-dir build/wheelhouse '.[aws]'
+	docker build --network host --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
+	@echo "==> built $(IMAGE); push it with: docker push $(IMAGE)"
 
 docs: install
 	cp schemas/automation.schema.json qwak_auto/data/automation.schema.json

@@ -35,6 +35,7 @@ TOP_KEYS = (
     "ui_url",
     "secrets_dir",
     "vault",
+    "runner_image",
 )
 ENV_KEYS = ("deployer", "kube_context", "namespace", "image_registry", "prometheus_url")
 
@@ -63,6 +64,7 @@ class Config:
     predictions_sample_rate: float = 1.0
     ui_url: str | None = None
     vault: Mapping[str, str] = field(default_factory=dict)
+    runner_image: str | None = None  # the image of `auto` for `auto render --runner`
     source: Path | None = None  # the auto.yaml that was read, if any
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
 
@@ -323,6 +325,7 @@ def load_config(
         predictions_sample_rate=sample,
         ui_url=pick("ui_url", "AUTO_UI_URL", None),
         vault={str(k): str(v) for k, v in (pick("vault", "", None) or {}).items()},
+        runner_image=pick("runner_image", "AUTO_RUNNER_IMAGE", None),
         source=source,
         origins=origins,
     )
