@@ -17,10 +17,24 @@ from qwak_auto.cli import app
 from qwak_auto.cli.run import FORMAT_HELP, NOW_HELP, check_format, load_for, parse_now, store_for
 
 
-def _time(value: str | None) -> str:
+def _time(value: str | None, zone_name: str = "") -> str:
+    """A recorded time, in ``zone_name`` (an automation's time zone) when given."""
     if not value:
         return "-"
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M %Z").strip()
+    moment = datetime.fromisoformat(value)
+    if zone_name and zone_name != "UTC":
+        from qwak_auto.schedule.triggers import zone
+
+        moment = moment.astimezone(zone(zone_name))
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def _recorded_files(config: Any) -> tuple[Path, ...]:
+    """The automation files the state store recorded, where they still exist: `auto status`
+    without a path shows what `auto status FILES` would (issue 18: one home, one answer)."""
+    with store_for(config) as store:
+        files = {Path(r.file) for r in store.automations() if r.file}
+    return tuple(sorted(f for f in files if f.is_absolute() and f.is_file()))
 
 
 @app.command("status")
@@ -30,14 +44,17 @@ def status_command(
 ) -> None:
     """Each automation: trigger, enabled, last run and result, next fire, deployed build.
 
-    Without PATH, the automations recorded in the state store are listed."""
+    Without PATH, the automations recorded in the state store are listed, read from the
+    files they were recorded from where those still exist."""
     from qwak_auto import console
     from qwak_auto.schedule import manual as scheduler
     from qwak_auto.views import history
 
     check_format(output)
-    roots = (path,) if path is not None else ()
+    roots: tuple[Path, ...] = (path,) if path is not None else ()
     config = load_for(roots)
+    if path is None:
+        roots = _recorded_files(config)
     automations, problems = scheduler.load_set(roots, config) if roots else ((), ())
     with store_for(config) as store:
         rows = history.status(automations, store, config, datetime.now(UTC))
@@ -61,7 +78,9 @@ def status_command(
                 r["name"],
                 r["trigger"],
                 "yes" if r["enabled"] else "disabled",
-                f"{_time(last['started_at'])} {last['status']}" if last else _never(r),
+                f"{_time(last['started_at'], r['timezone'])} {last['status']}"
+                if last
+                else _never(r),
                 _next(r),
                 deployed or "-",
             ]
@@ -72,7 +91,8 @@ def status_command(
         table,
     )
     if problems:
-        console.out(f"{len(problems)} problem(s) in the files: run `auto validate {path}`")
+        where = path if path is not None else " ".join(map(str, roots))
+        console.out(f"{len(problems)} problem(s) in the files: run `auto validate {where}`")
 
 
 def _never(row: dict[str, Any]) -> str:

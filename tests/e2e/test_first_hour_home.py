@@ -129,6 +129,10 @@ def check_everything_sees_it(clone: Path, build_id: str) -> None:
     assert (clone / ".auto" / "state.db").is_file()
     history = json.loads(ok(auto(clone / "examples" / "demo", "history", "--format", "json")))
     assert history["runs"][0]["automation"] == "demo_churn_retrain"
+    # plain `auto status`, from a sub-folder, names no files: the recorded ones are read
+    (row,) = json.loads(ok(auto(clone / "examples", "status", "--format", "json")))["automations"]
+    assert row["deployed"][0]["build_id"] == build_id
+    assert row["next_fire_local"] is not None
     page = ui_shows_the_model(clone)
     assert build_id in page
     assert "demo_churn_retrain" in page
