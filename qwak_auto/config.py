@@ -1,14 +1,21 @@
 """Project configuration: where things run, as opposed to what runs.
 
-The cascade, lowest first: built-in defaults, ``auto.yaml`` (found beside the automation
-files, else in the working directory), ``AUTO_*`` environment variables, then command-line
-flags (applied by the caller with :func:`dataclasses.replace`). Resolved once, at the edge.
+The cascade, lowest first: built-in defaults, ``auto.yaml``, ``AUTO_*`` environment
+variables, then command-line flags (applied by the caller with :func:`dataclasses.replace`).
+Resolved once, at the edge.
+
+``auto.yaml`` marks the project: it is looked for beside the automation files and in the
+folders above them, then in the working directory and the folders above it (as git finds
+``.git``), never above a repository root. Its folder holds the project's state home
+``.auto/``, so `auto run --once automations/` from the root and `auto status` from any
+sub-folder find the same state (issue 18). Without an ``auto.yaml`` the working directory
+is the project folder; ``AUTO_HOME`` always wins.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,7 @@ TOP_KEYS = (
     "ui_url",
     "secrets_dir",
     "vault",
+    "runner_image",
 )
 ENV_KEYS = ("deployer", "kube_context", "namespace", "image_registry", "prometheus_url")
 
@@ -61,6 +69,7 @@ class Config:
     predictions_sample_rate: float = 1.0
     ui_url: str | None = None
     vault: Mapping[str, str] = field(default_factory=dict)
+    runner_image: str | None = None  # the image of `auto` for `auto render --runner`
     source: Path | None = None  # the auto.yaml that was read, if any
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
 
@@ -95,13 +104,28 @@ _SHAPE_NAMES: dict[type | tuple[type, ...], str] = {
 }
 
 
+def _upward(folder: Path) -> Iterator[Path]:
+    """``folder``, then each folder above it, up to the repository root (the first folder
+    holding ``.git``) or the filesystem root."""
+    yield folder
+    if (folder / ".git").exists():
+        return
+    for parent in folder.resolve().parents:
+        yield parent
+        if (parent / ".git").exists():
+            return
+
+
 def find_config(paths: tuple[Path, ...], cwd: Path) -> Path | None:
+    """The ``auto.yaml`` of the project: beside or above the first path that has one, else
+    in or above the working directory (see the module docstring)."""
     for start in (*paths, cwd):
         folder = start if start.is_dir() else start.parent
-        for name in CONFIG_NAMES:
-            candidate = folder / name
-            if candidate.is_file():
-                return candidate
+        for place in _upward(folder):
+            for name in CONFIG_NAMES:
+                candidate = place / name
+                if candidate.is_file():
+                    return candidate
     return None
 
 
@@ -324,6 +348,7 @@ def load_config(
         predictions_sample_rate=sample,
         ui_url=pick("ui_url", "AUTO_UI_URL", None),
         vault={str(k): str(v) for k, v in (pick("vault", "", None) or {}).items()},
+        runner_image=pick("runner_image", "AUTO_RUNNER_IMAGE", None),
         source=source,
         origins=origins,
     )

@@ -1,7 +1,13 @@
 """`make demo`: example model repo -> `auto run --once` -> built, gated, served, one prediction.
 
 Runs with nothing but Python and git: the Makefile has already created .venv with auto in it.
-Everything the demo makes lives in .auto-demo/ (delete it to start over).
+The demo's model repository lives in .auto-demo/churn-repo; its state lives where every other
+`auto` command in this repository keeps it, the project's .auto/ (found through the auto.yaml
+at the root; AUTO_HOME overrides), so plain `auto status`, `auto ui` and `auto undeploy churn`
+see the demo's model. Delete both folders to start over.
+
+`python examples/demo/run_demo.py --repo` only makes the model repository (when it is not
+there yet): the README's Quick start runs it first, so its commands work before `make demo`.
 
 `make demo-docker` (AUTO_BUILDER=docker) builds in containers and serves the model from its
 image, still behind the local deployer's 127.0.0.1 address. It needs a Docker engine: the one
@@ -51,6 +57,7 @@ def git(*args: str) -> str:
 
 
 def make_repo() -> None:
+    """(Re)make the demo's model repository from the example, so a changed example counts."""
     step(f"making a git repository from {SOURCE.relative_to(ROOT)} at {REPO.relative_to(ROOT)}")
     if REPO.exists():
         shutil.rmtree(REPO)
@@ -62,10 +69,21 @@ def make_repo() -> None:
 
 
 def auto(*args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUTO_HOME": str(WORK / "home")}
+    # No AUTO_HOME of its own: the project's auto.yaml chooses the state home, as it does for
+    # every command a user types in this repository.
     return subprocess.run(
-        [*AUTO, *args], env=env, text=True, capture_output=capture, timeout=900, check=False
+        [*AUTO, *args], cwd=ROOT, text=True, capture_output=capture, timeout=900, check=False
     )
+
+
+def seen_before() -> bool:
+    """True once a tick registered the demo automation (e.g. the Quick start ran first): its
+    execute_immediately run was then already claimed, so the demo runs it by hand."""
+    done = auto("status", str(DEMO), "--format", "json", capture=True)
+    if done.returncode != 0:
+        sys.exit(f"auto status failed:\n{done.stderr}")
+    rows = json.loads(done.stdout).get("automations", [])
+    return any(row.get("state") != "not registered yet" for row in rows)
 
 
 def serving_address() -> str:
@@ -133,8 +151,17 @@ def docker_ready() -> bool:
     return True
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     WORK.mkdir(exist_ok=True)
+    if argv == ["--repo"]:
+        if REPO.is_dir():
+            print(f"{REPO.relative_to(ROOT)} is there (make demo refreshes it)")
+        else:
+            make_repo()
+        return 0
+    if argv:
+        print("usage: run_demo.py [--repo]", file=sys.stderr)
+        return 2
     if os.environ.get("AUTO_BUILDER") == "docker" and not docker_ready():
         return 1
     make_repo()
@@ -144,8 +171,9 @@ def main() -> int:
     builder = os.environ.get("AUTO_BUILDER") or "local"
     pipeline = f"source -> {builder} build -> tests -> gate -> local deploy"
     # The first time the scheduler runs it (execute_immediately); after that it is not due
-    # until 03:00, so a second demo triggers it by hand (and swaps to the new build).
-    if (WORK / "home" / "state.db").exists():
+    # until 03:00, so a second demo (or one after the Quick start) triggers it by hand and
+    # swaps to the new build.
+    if seen_before():
         step(f"auto trigger demo_churn_retrain examples/demo/   ({pipeline})")
         command = ("trigger", "demo_churn_retrain", str(DEMO))
     else:
@@ -158,11 +186,11 @@ def main() -> int:
     step("auto status examples/demo/")
     auto("status", str(DEMO))
     print(
-        "\nThe model keeps serving. Stop it with:"
-        f"  AUTO_HOME={WORK / 'home'} .venv/bin/auto undeploy churn"
+        "\nThe model keeps serving; `auto status`, `auto ui` and `auto history` show it."
+        "\nStop it with:  .venv/bin/auto undeploy churn"
     )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

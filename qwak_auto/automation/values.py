@@ -44,11 +44,12 @@ def cron_problem(expr: str) -> tuple[str, str, str] | None:
             hint = "drop the seconds field: cron here has 5 fields (minute first)"
         return "cron.fields", f"the cron expression has {len(fields)} fields, not 5", hint
     if not croniter.is_valid(text):
-        return (
-            "cron.invalid",
-            f"`{expr}` is not a valid cron expression",
-            "write minute hour day-of-month month day-of-week, e.g. `0 3 * * *`",
-        )
+        from qwak_auto.automation.cronfields import HINT, field_problem
+
+        which = field_problem(fields, croniter.is_valid)
+        if which is not None:
+            return "cron.invalid", f"`{expr}`: {which}", HINT
+        return "cron.invalid", f"`{expr}` is not a valid cron expression", HINT
     import datetime
 
     # Cron has no year field: if nothing matches in 9 years (two leap cycles plus one), it

@@ -36,6 +36,7 @@ from typing import Any
 
 RESULT = "result.json"
 MODEL_FILE = "model.pkl"
+SERVER_LOG_TAIL = 40  # lines of the tests/it model server's log shown when they fail
 
 
 class HarnessFailure(Exception):
@@ -303,12 +304,19 @@ class TestServer:
         ]  # fmt: skip
         self.server = proc.start(argv, env=dict(os.environ), cwd=request.out_dir, log=self.log)
 
-    def stop(self) -> None:
+    def stop(self, show_log: bool) -> None:
+        """Stop the server. Its own log (gunicorn's lines) stays out of the build's output
+        unless the integration tests failed: then its tail follows, marked as such."""
         self.server.stop(grace=10)
-        if self.log.is_file():
-            print("--- model server log (tests/it) ---", flush=True)
-            print(self.log.read_text(encoding="utf-8", errors="replace").rstrip(), flush=True)
-            self.log.unlink()
+        if not self.log.is_file():
+            return
+        if show_log:
+            lines = self.log.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
+            tail = lines[-SERVER_LOG_TAIL:]
+            print(f"--- model server log (tests/it), last {len(tail)} lines ---", flush=True)
+            print("\n".join(tail), flush=True)
+            print("--- end of the model server log ---", flush=True)
+        self.log.unlink()
 
 
 def run_it_tests(request: Request, server: TestServer) -> str:
@@ -395,6 +403,7 @@ def execute(request: Request) -> dict[str, Any]:
         timings["save"] = time.monotonic() - clock
 
         server = TestServer(request) if request.run_it and has_it_tests(request) else None
+        passed = False
         try:
             clock = time.monotonic()
             result["unit_tests"] = run_unit_tests(request) if request.run_tests else "skipped"
@@ -403,9 +412,10 @@ def execute(request: Request) -> dict[str, Any]:
             it_state = "skipped" if not request.run_it else "no tests"
             result["it_tests"] = run_it_tests(request, server) if server else it_state
             timings["it_tests"] = time.monotonic() - clock
+            passed = True
         finally:
             if server is not None:
-                server.stop()
+                server.stop(show_log=not passed)
     except HarnessFailure as exc:
         result["reason"] = str(exc)
         print(f"build failed: {exc}", flush=True)

@@ -18,9 +18,11 @@ import sys
 import typer
 
 from qwak_auto import __version__
+from qwak_auto.cli.layout import OrderedGroup
 
 app = typer.Typer(
     name="auto",
+    cls=OrderedGroup,
     help="Keep ML models accurate in production: validate and run automation files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -39,7 +39,11 @@ FORMAT = typer.Option(Format.text, "--format", help="Output as text or json.")
 PROBLEM_FORMAT = typer.Option(
     ProblemFormat.text, "--format", help="Problems as text, json or github (annotations)."
 )
-CONFIG = typer.Option(None, "--config", help="Project config (auto.yaml); default: found here.")
+CONFIG = typer.Option(
+    None,
+    "--config",
+    help="Project config (auto.yaml); default: beside or above the files, or here.",
+)
 NOW_HELP = "Evaluate the schedule as of this ISO-8601 time instead of now (testing, replays)."
 
 

@@ -17,10 +17,24 @@ from qwak_auto.cli import app
 from qwak_auto.cli.options import FORMAT, NOW_HELP, Format, parse_now, project_config, store_for
 
 
-def _time(value: str | None) -> str:
+def _time(value: str | None, zone_name: str = "") -> str:
+    """A recorded time, in ``zone_name`` (an automation's time zone) when given."""
     if not value:
         return "-"
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M %Z").strip()
+    moment = datetime.fromisoformat(value)
+    if zone_name and zone_name != "UTC":
+        from qwak_auto.schedule.triggers import zone
+
+        moment = moment.astimezone(zone(zone_name))
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def _recorded_files(config: Any) -> tuple[Path, ...]:
+    """The automation files the state store recorded, where they still exist: `auto status`
+    without a path shows what `auto status FILES` would (issue 18: one home, one answer)."""
+    with store_for(config) as store:
+        files = {Path(r.file) for r in store.automations() if r.file}
+    return tuple(sorted(f for f in files if f.is_absolute() and f.is_file()))
 
 
 @app.command("status")
@@ -30,13 +44,16 @@ def status_command(
 ) -> None:
     """Each automation: trigger, enabled, last run and result, next fire, deployed build.
 
-    Without PATH, the automations recorded in the state store are listed."""
+    Without PATH, the automations recorded in the state store are listed, read from the
+    files they were recorded from where those still exist."""
     from qwak_auto import console
     from qwak_auto.schedule.automation_set import load_set
     from qwak_auto.views import history
 
-    roots = (path,) if path is not None else ()
+    roots: tuple[Path, ...] = (path,) if path is not None else ()
     config = project_config(roots)
+    if path is None:
+        roots = _recorded_files(config)
     automations, problems = load_set(roots, config) if roots else ((), ())
     with store_for(config) as store:
         proxy = history.traffic_state(store, config)
@@ -61,7 +78,9 @@ def status_command(
                 r["name"],
                 r["trigger"],
                 "yes" if r["enabled"] else "disabled",
-                f"{_time(last['started_at'])} {last['status']}" if last else _never(r),
+                f"{_time(last['started_at'], r['timezone'])} {last['status']}"
+                if last
+                else _never(r),
                 _next(r),
                 deployed or "-",
             ]
@@ -74,7 +93,8 @@ def status_command(
     if proxy and proxy != "running":
         console.out(f"local proxy: {proxy}")
     if problems:
-        console.out(f"{len(problems)} problem(s) in the files: run `auto validate {path}`")
+        where = path if path is not None else " ".join(map(str, roots))
+        console.out(f"{len(problems)} problem(s) in the files: run `auto validate {where}`")
 
 
 def _rollout(rollout: dict[str, Any] | None) -> str:
@@ -187,46 +207,85 @@ def history_command(
 
 @app.command("plan")
 def plan_command(
-    path: Path = typer.Argument(..., help="Automation files or folder."),
+    paths: list[Path] = typer.Argument(..., help="Automation files or folders."),
     count: int = typer.Option(5, "--count", min=1, max=1000, help="Fire times to show."),
     now: str | None = typer.Option(None, "--now", help=NOW_HELP),
     output: Format = FORMAT,
 ) -> None:
     """Per automation: the next fire times (with DST notes), the missed slots a run would
-    catch up now, and what a run would do. Changes nothing."""
+    catch up now, where its execute_immediately run stands, and what a run would do. Changes
+    nothing.
+
+    Exit code: 0, or 1 when a file is invalid (its problems are listed; the valid
+    automations are still planned)."""
     from qwak_auto import console
+    from qwak_auto.automation.problems import Severity, render_text
     from qwak_auto.schedule.automation_set import load_set
-    from qwak_auto.schedule.triggers import zone
+    from qwak_auto.schedule.summary import problem_dict
     from qwak_auto.views import history
 
-    config = project_config((path,))
-    automations, problems = load_set((path,), config)
+    roots = tuple(paths)
+    config = project_config(roots)
+    automations, problems = load_set(roots, config)
     with store_for(config) as store:
         plans = history.plan(automations, store, config, parse_now(now), count)
+    failed = any(p.severity is Severity.ERROR for p in problems)
     if output == "json":
-        console.emit_json({"automations": plans, "problems": len(problems)})
-        return
+        console.emit_json({"automations": plans, "problems": [problem_dict(p) for p in problems]})
+        raise typer.Exit(1 if failed else 0)
     for p in plans:
-        console.out(f"{p['name']}: {p['trigger']}" + ("" if p["enabled"] else " [disabled]"))
-        tz = zone(p["timezone"])
-        for f in p["next"]:
-            utc = datetime.fromisoformat(f["utc"])
-            local = utc.astimezone(tz)
-            note = f"  ({f['note']})" if f["note"] else ""
-            console.out(f"  next {local:%a %Y-%m-%d %H:%M %Z}  = {utc:%H:%M} UTC{note}")
-        missed = p["missed"]
-        if missed["count"]:
-            catch = missed["catch_up"]
-            console.out(
-                f"  missed {missed['count']} slot(s) since the last run"
-                + (f"; a run now catches up {catch} once" if catch else "")
-            )
-        for d in p["due_now"]:
-            console.out(f"  due now: {d['slot']} ({d['reason']})")
-        a = p["action"]
-        envs = ", ".join(f"{e['name']} ({e['deployer']})" for e in a["environments"])
-        where = f"{a['source']}" + (f"#{a['path']}" if a["path"] else "")
-        console.out(f"  does: build {where} @ {a['branch']} with {a['builder']}")
-        console.out(f"        gate {a['gate']}; deploy to {envs} as {a['variation']}")
+        _render_plan(p)
     if problems:
-        console.out(f"{len(problems)} problem(s) in the files: run `auto validate {path}`")
+        files = len({p.file for p in problems})
+        console.out(render_text(problems, files).rstrip())
+    raise typer.Exit(1 if failed else 0)
+
+
+def _render_plan(p: dict[str, Any]) -> None:
+    from qwak_auto import console
+    from qwak_auto.schedule.triggers import zone
+
+    console.out(f"{p['name']}: {p['trigger']}" + ("" if p["enabled"] else " [disabled]"))
+    tz = zone(p["timezone"])
+    for f in p["next"]:
+        utc = datetime.fromisoformat(f["utc"])
+        local = utc.astimezone(tz)
+        note = f"  ({f['note']})" if f["note"] else ""
+        console.out(f"  next {local:%a %Y-%m-%d %H:%M %Z}  = {utc:%H:%M} UTC{note}")
+    if p["once"] is not None and p["enabled"]:
+        console.out(f"  {_once_line(p['once'], tz)}")
+    missed = p["missed"]
+    if missed["count"]:
+        catch = missed["catch_up"]
+        console.out(
+            f"  missed {missed['count']} slot(s) since the last run"
+            + (f"; a run now catches up {catch} once" if catch else "")
+        )
+    once_reason = p["once"]["reason"] if p["once"] else None
+    for d in p["due_now"]:
+        if d["reason"] != once_reason:  # the once line above says it
+            console.out(f"  due now: {d['slot']} ({d['reason']})")
+    a = p["action"]
+    envs = ", ".join(f"{e['name']} ({e['deployer']})" for e in a["environments"])
+    where = f"{a['source']}" + (f"#{a['path']}" if a["path"] else "")
+    console.out(f"  does: build {where} @ {a['branch']} with {a['builder']}")
+    console.out(f"        gate {a['gate']}; deploy to {envs} as {a['variation']}")
+
+
+def _once_line(once: dict[str, Any], tz: Any) -> str:
+    """``execute_immediately: pending, due now`` / ``…: done (run 5fdd90988d41)`` / …"""
+    head = f"{once['reason']}: {once['state']}"
+    if once["state"] == "done":
+        return head + (f" (run {once['done_run'][:12]})" if once["done_run"] else "")
+    if once["state"] == "not run":
+        return head + " (the automation was first seen over an hour before it had the flag)"
+    if once["attempts"] == 0:
+        return head + (", due now" if once["due_now"] else ", runs at the first `auto run --once`")
+    last = f"attempt {once['attempts']} {once['last_status']}"
+    if once["last_error"]:
+        last += f": {once['last_error']}"
+    if once["next_attempt"] is None:
+        return f"{head}; {last}"
+    at = datetime.fromisoformat(once["next_attempt"]).astimezone(tz)
+    when = "due now" if once["due_now"] else f"at {at:%Y-%m-%d %H:%M %Z}"
+    return f"{head}; {last}; attempt {once['attempts'] + 1} {when}"

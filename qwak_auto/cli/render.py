@@ -22,18 +22,20 @@ def render_command(
     ),
     namespace: str = typer.Option("default", "--namespace", help="Namespace (with --runner)."),
     schedule: str = typer.Option("*/5 * * * *", "--schedule", help="Cron (with --runner)."),
-    image: str | None = typer.Option(None, "--image", help="Image to use (overrides the build's)."),
+    image: str | None = typer.Option(
+        None,
+        "--image",
+        help="Image to use: overrides the build's; with --runner, the image of auto itself "
+        "(default: runner_image in auto.yaml, AUTO_RUNNER_IMAGE, else what `make image` tags).",
+    ),
 ) -> None:
     """Print the manifests (multi-document YAML) for `kubectl apply -f -` or a GitOps repo."""
     from qwak_auto import console
     from qwak_auto.deploy.manifests import to_yaml
     from qwak_auto.deploy.render import render_paths
-    from qwak_auto.deploy.runner_manifest import render_runner
 
     if runner:
-        kwargs = {"namespace": namespace, "schedule": schedule}
-        objects = render_runner(**kwargs) if image is None else render_runner(image=image, **kwargs)
-        console.out(to_yaml(objects).rstrip("\n"))
+        _render_runner(tuple(paths or ()), namespace, schedule, image)
         return
     from qwak_auto.errors import UsageError
 
@@ -53,3 +55,25 @@ def render_command(
 
         console.out(render_text(result.problems, len(paths)).rstrip("\n"), err=True)
         raise typer.Exit(1)
+
+
+def _render_runner(
+    paths: tuple[Path, ...], namespace: str, schedule: str, image: str | None
+) -> None:
+    import os
+
+    from qwak_auto import console
+    from qwak_auto.config import load_config
+    from qwak_auto.deploy.manifests import to_yaml
+    from qwak_auto.deploy.runner_manifest import DEFAULT_IMAGE, render_runner
+
+    chosen = image or load_config(paths, env=os.environ).runner_image
+    if not chosen:
+        console.out(
+            f"note: the CronJob runs the image {DEFAULT_IMAGE}: build and push it "
+            "(`make image IMAGE=…`, docs/running-at-scale.md), then name it with "
+            "runner_image in auto.yaml or --image",
+            err=True,
+        )
+    objects = render_runner(namespace=namespace, schedule=schedule, image=chosen or DEFAULT_IMAGE)
+    console.out(to_yaml(objects).rstrip("\n"))

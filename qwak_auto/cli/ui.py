@@ -16,7 +16,8 @@ def ui_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8787, "--port", min=1, max=65535, help="Port to listen on."),
 ) -> None:
-    """Serve a read-only dashboard: automations, run history, deployed builds, gated metrics."""
+    """Serve a read-only dashboard: automations, runs with their builds, logs and deployments,
+    each deployment's last hour of traffic, gated metrics."""
     from qwak_auto import console
     from qwak_auto.config import load_config
     from qwak_auto.errors import UsageError
@@ -28,5 +29,8 @@ def ui_command(
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     config = load_config(tuple(chosen), env=os.environ)
-    console.out(f"auto ui: http://{host}:{port}/  (read-only; Ctrl-C stops it)", err=True)
-    serve(Dashboard(chosen, config), host, port)
+
+    def banner() -> None:  # once it listens: a port in use is an error, not a banner
+        console.out(f"auto ui: http://{host}:{port}/  (read-only; Ctrl-C stops it)", err=True)
+
+    serve(Dashboard(chosen, config), host, port, on_ready=banner)

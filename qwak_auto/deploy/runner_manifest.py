@@ -11,12 +11,15 @@ from typing import Any
 
 from qwak_auto import __version__
 
+# What `make image` tags (the Dockerfile at the repository's root) when no IMAGE is given.
+DEFAULT_IMAGE = f"auto/runner:{__version__}"
+
 
 def render_runner(
     *,
     namespace: str = "default",
     schedule: str = "*/5 * * * *",
-    image: str = f"auto/runner:{__version__}",
+    image: str = DEFAULT_IMAGE,
     automations_configmap: str = "auto-automations",
     state_secret: str = "auto-state",
     service_account: str = "auto-runner",

@@ -87,14 +87,15 @@ class TickSummary:
                 for e in self.evaluations
             ],
             "errors": list(self.errors),
-            "problems": [_problem(p) for p in self.problems],
+            "problems": [problem_dict(p) for p in self.problems],
             "gone": list(self.gone),
             "next_due": self.next_due.isoformat() if self.next_due else None,
             "stopped": self.stopped,
         }
 
 
-def _problem(p: Problem) -> dict[str, Any]:
+def problem_dict(p: Problem) -> dict[str, Any]:
+    """A problem in the JSON of `auto run --once` and `auto plan`."""
     return {
         "file": p.file,
         "line": p.line,

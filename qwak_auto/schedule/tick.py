@@ -26,6 +26,7 @@ from qwak_auto.run.control import utcnow
 from qwak_auto.run.records import RunOutcome
 from qwak_auto.run.runner import execute
 from qwak_auto.run.setup import RunnerSettings
+from qwak_auto.schedule import once as once_rules
 from qwak_auto.schedule import triggers as schedule
 from qwak_auto.schedule.automation_set import gone, load_set, register
 from qwak_auto.schedule.metric import TriggerEvaluation, evaluate_metric_trigger
@@ -109,9 +110,23 @@ class _Tick:
         return f"metric {trigger.name}: {verdict.reason}" if verdict.fire else None
 
 
+def once_state(
+    store: StateStore, automation: Automation, first_seen: datetime, *, remember: bool = False
+) -> once_rules.Once | None:
+    """Where the automation's one-off run stands (None: it has none)."""
+    if not schedule.has_once(automation):
+        return None
+    base = schedule.run_key(automation.name, first_seen)
+    return once_rules.read(store, automation.name, base, remember=remember)
+
+
 def next_due(
-    automations: Sequence[Automation], records: Mapping[str, AutomationRecord], now: datetime
+    automations: Sequence[Automation],
+    records: Mapping[str, AutomationRecord],
+    now: datetime,
+    store: StateStore | None = None,
 ) -> datetime | None:
+    """The next recurring slot of any automation, or a one-off retry (given the store)."""
     times = []
     for a in automations:
         if a.name not in records:
@@ -122,6 +137,10 @@ def next_due(
             continue  # reported by the tick
         if t is not None:
             times.append(t)
+        once = once_state(store, a, records[a.name].first_seen) if store is not None else None
+        retry = once_rules.retry_at(once) if once is not None and a.enabled else None
+        if retry is not None:
+            times.append(max(retry, now))
     return min(times, default=None)
 
 
@@ -185,21 +204,21 @@ def _tick(
             break
         record = records[automation.name]
         try:
-            due = schedule.due(automation, record.first_seen, now)
+            once = once_state(store, automation, record.first_seen, remember=True)
+            due = schedule.due(automation, record.first_seen, now, once)
         except AutoError as exc:  # a bad cron or zone that validation did not catch
             tick.errors.append(f"{automation.name}: {exc.message}")
             continue
         for item in due:
             if tick.settings.stop.soft.is_set():
                 break
-            reason = item.reason
+            reason = item.trigger_reason
             if item.evaluate:
                 fired = tick.evaluate(automation, item.slot)
                 if fired is None:
                     continue
                 reason = fired
-            key = schedule.run_key(automation.name, item.slot)
-            tick.claim_and_run(automation, key, reason, item.slot)
+            tick.claim_and_run(automation, item.key(automation.name), reason, item.slot)
     return TickSummary(
         now=now,
         owner=tick.settings.owner,
@@ -212,6 +231,6 @@ def _tick(
         evaluations=tuple(tick.evaluations),
         errors=tuple(tick.errors),
         gone=gone(store, automations),
-        next_due=next_due(automations, records, now),
+        next_due=next_due(automations, records, now, store),
         stopped=tick.settings.stop.soft.is_set(),
     )

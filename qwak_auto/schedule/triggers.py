@@ -24,9 +24,11 @@ Rules (they are the documented behaviour; tests in tests/unit/test_schedule*.py 
   ``execute_immediately`` for a run at once).
 - **metric_based** triggers are evaluated on the slots of their ``override_cron``.
 - **execute_immediately: true** and the **on_boarding** trigger add one slot at
-  ``first_seen``. It is due while unclaimed and less than :data:`ONCE_WINDOW` after the first
-  registration (the window covers a runner that died between registering and claiming; adding
-  ``execute_immediately`` to an automation registered long ago does not run it).
+  ``first_seen``. Its first attempt is due while unclaimed and less than :data:`ONCE_WINDOW`
+  after the first registration (the window covers a runner that died between registering
+  and claiming; adding ``execute_immediately`` to an automation registered long ago does not
+  run it). A failed attempt is retried with a backoff until a run ends well
+  (:mod:`qwak_auto.schedule.once`).
 - **none** only runs through ``auto trigger``; **enabled: false** never runs.
 
 Missed slots (the runner was down). Only the *latest* slot ``<= now`` is ever a candidate;
@@ -42,11 +44,9 @@ A candidate older than :data:`TICK_WINDOW` is a *missed* slot, and:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from qwak_auto.automation.model import (
@@ -57,11 +57,20 @@ from qwak_auto.automation.model import (
     ScheduledTrigger,
 )
 from qwak_auto.errors import SpecError
+from qwak_auto.schedule import once as once_rules
+from qwak_auto.schedule.cron import _cron_step
+from qwak_auto.schedule.cron import (  # re-exported: tests and the benchmark use them here
+    _croniter as _croniter,
+)
+from qwak_auto.schedule.cron import cron_iter as cron_iter
+from qwak_auto.schedule.cron import cron_latest as cron_latest
+from qwak_auto.schedule.cron import cron_next as cron_next
+from qwak_auto.schedule.cron import dst_note as dst_note
+from qwak_auto.schedule.cron import local_to_utc as local_to_utc
 
 TICK_WINDOW = timedelta(seconds=60)  # a slot at most this old is on time, not missed
 ONCE_WINDOW = timedelta(hours=1)  # execute_immediately / on_boarding stay due this long
 _MAX_DST_SHIFT = timedelta(hours=3)  # larger than any real UTC offset change
-_ONE_SECOND = timedelta(seconds=1)
 
 # trigger reasons recorded on runs
 SCHEDULE = "schedule"
@@ -78,6 +87,16 @@ class Due:
     slot: datetime  # UTC
     reason: str  # schedule | missed slot | execute_immediately | on_boarding | metric evaluation
     evaluate: bool = False  # True: evaluate the metric trigger on this slot, run only if it fires
+    attempt: int = 1  # > 1: a retry of the one-off slot (execute_immediately / on_boarding)
+
+    def key(self, name: str) -> str:
+        """The run key that claims this slot (a retry has its own)."""
+        return once_rules.attempt_key(run_key(name, self.slot), self.attempt)
+
+    @property
+    def trigger_reason(self) -> str:
+        """What the run records: the reason, and the attempt of a retry."""
+        return self.reason if self.attempt <= 1 else f"{self.reason} (attempt {self.attempt})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,131 +123,6 @@ def zone(name: str) -> tzinfo:
             f"timezone {name!r} is not a known IANA time zone",
             "use a name such as Europe/Berlin or America/New_York",
         ) from None
-
-
-# ---------------------------------------------------------------- local time -> UTC
-
-
-def local_to_utc(naive: datetime, tz: tzinfo) -> datetime:
-    """Map a local wall-clock time to UTC by the DST rule (see the module docstring)."""
-    if tz is UTC:
-        return naive.replace(tzinfo=UTC)
-    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if first.astimezone(tz).replace(tzinfo=None) == naive:
-        return first  # exists; when it exists twice, fold=0 is the first occurrence
-    # In a gap fold=0 applies the offset before the jump (a later instant) and fold=1 the one
-    # after (an earlier instant); the jump itself lies between them.
-    return _transition(tz, naive.replace(tzinfo=tz, fold=1).astimezone(UTC), first)
-
-
-def _transition(tz: tzinfo, lo: datetime, hi: datetime) -> datetime:
-    """The first instant in (lo, hi] whose UTC offset is hi's (the moment of the jump)."""
-    target = hi.astimezone(tz).utcoffset()
-    while hi - lo > _ONE_SECOND:
-        mid = lo + (hi - lo) / 2
-        mid = mid.replace(microsecond=0)
-        if mid <= lo:
-            mid = lo + _ONE_SECOND
-        if mid.astimezone(tz).utcoffset() == target:
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
-def dst_note(naive: datetime, tz: tzinfo) -> str:
-    """Why a local fire time is special, or '' (for `auto plan`)."""
-    if tz is UTC:
-        return ""
-    at = local_to_utc(naive, tz)
-    local = at.astimezone(tz)
-    wall = naive.strftime("%H:%M")
-    day = naive.date().isoformat()
-    if local.replace(tzinfo=None) != naive:
-        return (
-            f"{wall} does not exist on {day} (clocks jump forward): "
-            f"runs once at {local:%H:%M %Z}, right after the jump"
-        )
-    second = naive.replace(tzinfo=tz, fold=1)
-    if second.utcoffset() != local.utcoffset():
-        return (
-            f"{wall} happens twice on {day} (clocks go back): runs once, "
-            f"at the first ({local:%H:%M %Z})"
-        )
-    return ""
-
-
-# ---------------------------------------------------------------- cron series
-
-
-@lru_cache(maxsize=4096)
-def _croniter(expr: str) -> Any:
-    """One croniter per expression: parsing is the costly part; set_current() re-aims it."""
-    from croniter import croniter
-
-    try:
-        return croniter(expr, datetime(2000, 1, 1))
-    except ValueError as exc:  # CroniterError is a ValueError
-        raise SpecError(
-            f"cron {expr!r} does not parse: {exc}", "use 5 fields or a macro such as @daily"
-        ) from None
-
-
-def _cron_step(expr: str, start: datetime, forward: bool) -> datetime | None:
-    from croniter import CroniterBadDateError
-
-    it = _croniter(expr)
-    it.set_current(start, force=True)
-    try:
-        value = it.get_next(datetime) if forward else it.get_prev(datetime)
-    except CroniterBadDateError:  # e.g. "0 0 30 2 *": never matches
-        return None
-    return value if isinstance(value, datetime) else None
-
-
-def _floor_second(value: datetime) -> datetime:
-    return value.replace(microsecond=0)
-
-
-def cron_latest(expr: str, tz: tzinfo, now: datetime) -> datetime | None:
-    """The latest fire time <= now (UTC), by the DST rule."""
-    local = now.astimezone(tz)
-    naive = _floor_second(local.replace(tzinfo=None, fold=0))
-    start = naive + _ONE_SECOND  # croniter's get_prev is strict; slots are whole minutes
-    if local.fold == 1:
-        # In the repeated hour, later wall times of its first pass are already in the past.
-        first_pass = local.replace(fold=0).utcoffset()
-        second_pass = local.utcoffset()
-        if first_pass is not None and second_pass is not None:
-            start += first_pass - second_pass
-    for _ in range(10_000):
-        candidate = _cron_step(expr, start, forward=False)
-        if candidate is None:
-            return None
-        at = local_to_utc(candidate, tz)
-        if at <= now:
-            return at
-        start = candidate
-    return None
-
-
-def cron_iter(expr: str, tz: tzinfo, after: datetime) -> Iterator[datetime]:
-    """Fire times (UTC) strictly after ``after``, in order, each once, by the DST rule."""
-    naive = after.astimezone(tz).replace(tzinfo=None, fold=0)
-    last = after
-    while True:
-        candidate = _cron_step(expr, naive, forward=True)
-        if candidate is None:
-            return
-        naive = candidate
-        at = local_to_utc(candidate, tz)
-        if at > last:  # skips merged gap slots and the first pass of a repeated hour
-            last = at
-            yield at
-
-
-def cron_next(expr: str, tz: tzinfo, now: datetime) -> datetime | None:
-    return next(cron_iter(expr, tz, now), None)
 
 
 # ---------------------------------------------------------------- per trigger
@@ -323,7 +217,13 @@ def _fire_note(expr: str, tz: tzinfo, at: datetime) -> str:
     return "; ".join(notes)
 
 
-def _once_reason(automation: Automation) -> str | None:
+def has_once(automation: Automation) -> bool:
+    """True when the automation has a one-off run (execute_immediately / on_boarding)."""
+    return once_reason(automation) is not None
+
+
+def once_reason(automation: Automation) -> str | None:
+    """``on_boarding`` / ``execute_immediately`` for an automation with a one-off run."""
     if isinstance(automation.trigger, OnBoardingTrigger):
         return ON_BOARDING
     if automation.execute_immediately:
@@ -345,14 +245,33 @@ def _deadline(automation: Automation) -> timedelta | None:
     return limit
 
 
-def due(automation: Automation, first_seen: datetime, now: datetime) -> tuple[Due, ...]:
-    """What is due for this automation at ``now`` (claims decide whether it already ran)."""
+def once_due(
+    automation: Automation, first_seen: datetime, now: datetime, once: once_rules.Once
+) -> Due | None:
+    """The one-off slot when an attempt of it is due now (see :mod:`.once`)."""
+    reason = once_reason(automation)
+    if reason is None or not automation.enabled or once.done or once.waiting:
+        return None
+    if once.attempts == 0:
+        return Due(first_seen, reason) if first_seen <= now <= first_seen + ONCE_WINDOW else None
+    at = once_rules.retry_at(once)
+    return Due(first_seen, reason, attempt=once.attempts + 1) if at and at <= now else None
+
+
+def due(
+    automation: Automation,
+    first_seen: datetime,
+    now: datetime,
+    once: once_rules.Once | None = None,
+) -> tuple[Due, ...]:
+    """What is due for this automation at ``now`` (claims decide whether it already ran).
+    ``once``: where its one-off run stands (default: never attempted)."""
     if not automation.enabled:
         return ()
     out: list[Due] = []
-    once = _once_reason(automation)
-    if once is not None and first_seen <= now <= first_seen + ONCE_WINDOW:
-        out.append(Due(first_seen, once))
+    first = once_due(automation, first_seen, now, once or once_rules.Once())
+    if first is not None:
+        out.append(first)
     if isinstance(automation.trigger, NoneTrigger | OnBoardingTrigger):
         return tuple(out)
     slot = latest_slot(automation, first_seen, now)
@@ -364,7 +283,7 @@ def due(automation: Automation, first_seen: datetime, now: datetime) -> tuple[Du
     limit = _deadline(automation)
     if limit is not None and age > limit:
         return tuple(out)
-    if out and out[0].slot == slot:
+    if out and out[0].slot == slot and out[0].attempt == 1:
         return tuple(out)  # one run for one instant
     return (*out, Due(slot, SCHEDULE if age <= TICK_WINDOW else MISSED))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from qwak_auto.errors import UsageError
@@ -23,10 +24,22 @@ def check_address(host: str, port: int) -> None:
         ) from None
 
 
-def serve(app: Dashboard, host: str, port: int, workers: int = 1) -> None:
+def serve(
+    app: Dashboard,
+    host: str,
+    port: int,
+    workers: int = 1,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve until stopped. ``on_ready`` runs once gunicorn listens (the banner: never
+    printed for a server that could not bind)."""
     from gunicorn.app.base import BaseApplication
 
     check_address(host, port)
+
+    def when_ready(_server: Any) -> None:
+        if on_ready is not None:
+            on_ready()
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -40,6 +53,7 @@ def serve(app: Dashboard, host: str, port: int, workers: int = 1) -> None:
                 # gunicorn >= 24 would open a control socket in ~/.gunicorn: nothing is
                 # written outside AUTO_HOME.
                 "control_socket_disable": True,
+                "when_ready": when_ready,
             }
             for key, value in settings.items():
                 if key in self.cfg.settings:  # older gunicorn lacks some settings

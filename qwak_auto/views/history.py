@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from qwak_auto.automation.model import Automation, MetricTrigger, ScheduledTrigger
 from qwak_auto.errors import AutoError
+from qwak_auto.schedule import once as once_rules
 from qwak_auto.schedule import triggers as schedule
 from qwak_auto.state.base import AutomationRecord, DeploymentRecord, RunRecord, StateStore
 
@@ -232,6 +233,42 @@ def _action(automation: Automation, config: Config) -> dict[str, Any]:
     }
 
 
+def _once_state(
+    automation: Automation, record: AutomationRecord | None, store: StateStore
+) -> once_rules.Once | None:
+    if record is None or not schedule.has_once(automation):
+        return None
+    base = schedule.run_key(automation.name, record.first_seen)
+    return once_rules.read(store, automation.name, base)
+
+
+def _once(
+    automation: Automation, first_seen: datetime, state: once_rules.Once, now: datetime
+) -> dict[str, Any]:
+    """Where the one-off run stands: {reason (execute_immediately | on_boarding), state
+    (pending | done | not run), attempts, due_now, next_attempt (ISO or null), last_status,
+    last_run, last_error, done_run}."""
+    due = schedule.once_due(automation, first_seen, now, state)
+    if state.done:
+        label = "done"
+    elif due is None and state.attempts == 0:
+        label = "not run"  # first seen over an hour before it had the flag: never runs
+    else:
+        label = "pending"
+    at = due.slot if due is not None and state.attempts == 0 else once_rules.retry_at(state)
+    return {
+        "reason": schedule.once_reason(automation),
+        "state": label,
+        "attempts": state.attempts,
+        "due_now": due is not None,
+        "next_attempt": _iso(at) if label == "pending" else None,
+        "last_status": state.last_status or None,
+        "last_run": state.last_run or None,
+        "last_error": state.last_error or None,
+        "done_run": state.done_run or None,
+    }
+
+
 def plan(
     automations: Sequence[Automation],
     store: StateStore,
@@ -241,7 +278,8 @@ def plan(
 ) -> list[dict[str, Any]]:
     """Per automation: name, trigger, timezone, enabled, registered, next (a list of
     {utc, local, note}: the next ``count`` fire times, notes explain DST), due_now (a list
-    of {slot, reason, evaluate}: what `auto run --once` would claim now), missed ({count,
+    of {slot, reason, evaluate}: what `auto run --once` would claim now), once (null, or
+    where its execute_immediately / on_boarding run stands: see :func:`_once`), missed ({count,
     slots, catch_up}: slots since the last run or registration up to now, and the one a run
     would catch up, or null), action ({source, path, branch, builder, gate, environments,
     variation})."""
@@ -252,7 +290,11 @@ def plan(
         first_seen = record.first_seen if record else now
         tz = schedule.zone(_zone_name(a))
         fires = schedule.upcoming(a, first_seen, now, count) if a.enabled else []
-        due = schedule.due(a, first_seen, now)
+        state = _once_state(a, record, store)
+        due = schedule.due(a, first_seen, now, state)
+        once = (
+            _once(a, first_seen, state or once_rules.Once(), now) if schedule.has_once(a) else None
+        )
         slots, total = schedule.missed(a, first_seen, _last_slot(store, a.name), now, limit=20)
         catch_up = next((d for d in due if d.reason == schedule.MISSED), None)
         out.append(
@@ -275,6 +317,7 @@ def plan(
                     "slots": [s.isoformat() for s in slots] if a.enabled else [],
                     "catch_up": catch_up.slot.isoformat() if catch_up else None,
                 },
+                "once": once,
                 "action": _action(a, config),
                 "local_now": now.astimezone(tz).isoformat(),
             }

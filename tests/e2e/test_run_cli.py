@@ -132,8 +132,10 @@ def test_plan_shows_dst_notes_and_what_a_run_does(folder, capsys) -> None:
 
 
 def test_plan_on_examples(capsys) -> None:
-    rc, plan = run_json(capsys, "plan", str(REPO / "examples"), "--now", "2026-03-07T12:00:00Z")
+    valid = sorted(str(p) for p in (REPO / "examples").glob("*.yaml"))
+    rc, plan = run_json(capsys, "plan", *valid, "--now", "2026-03-07T12:00:00Z")
     assert rc == 0
+    assert plan["problems"] == []
     names = {p["name"] for p in plan["automations"]}
     assert "pricing_champion_nightly" in names
     nightly = next(p for p in plan["automations"] if p["name"] == "pricing_champion_nightly")

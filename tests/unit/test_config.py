@@ -119,3 +119,43 @@ def test_the_built_in_default_environment_need_not_be_listed(tmp_path: Path) -> 
     assert config.environment(None).name == "dev"
     # named or not, the default environment is the same place
     assert config.environment("dev").name == "dev"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A git repository whose root holds auto.yaml, with automations two folders down."""
+    root = tmp_path / "project"
+    (root / ".git").mkdir(parents=True)
+    (root / "auto.yaml").write_text("builder: local\n", encoding="utf-8")
+    (root / "ml" / "automations").mkdir(parents=True)
+    return root
+
+
+def test_auto_yaml_above_the_automation_files_is_the_project(project: Path) -> None:
+    outside = project.parent / "elsewhere"
+    outside.mkdir()
+    config = load_config((project / "ml" / "automations",), env={}, cwd=outside)
+    assert config.source == project / "auto.yaml"
+    assert config.home == project / ".auto"
+
+
+def test_auto_yaml_above_the_working_directory_is_the_project(project: Path) -> None:
+    # `auto status` / `auto ui` / `auto undeploy` take no paths: the same home from anywhere
+    config = load_config((), env={}, cwd=project / "ml" / "automations")
+    assert config.home == project / ".auto"
+    assert config.state_url == f"sqlite:///{project / '.auto' / 'state.db'}"
+
+
+def test_the_search_stops_at_the_repository_root(project: Path) -> None:
+    (project.parent / "auto.yaml").write_text("builder: docker\n", encoding="utf-8")
+    inner = project / "ml"
+    (inner / "auto.yaml").unlink(missing_ok=True)
+    (project / "auto.yaml").unlink()
+    config = load_config((), env={}, cwd=inner)
+    assert config.source is None  # the auto.yaml above the repository is not this project's
+    assert config.home == inner / ".auto"
+
+
+def test_auto_home_wins_over_the_project(project: Path, tmp_path: Path) -> None:
+    config = load_config((), env={"AUTO_HOME": str(tmp_path / "h")}, cwd=project / "ml")
+    assert config.home == tmp_path / "h"
