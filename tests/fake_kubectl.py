@@ -17,7 +17,8 @@ Every call is logged (argv and stdin) as a JSON line in $KUBECTL_RECORD. It answ
   job`` (resume), ``get job``, ``get pods -l job-name=…``, ``logs pod/P -c C``: the Job of
   $KUBECTL_JOB, JSON ``{"outcome": "succeeded" | "failed" | "deadline", "logs": {CONTAINER:
   TEXT}, "terminated": {CONTAINER: {exitCode, reason, message}}, "waiting": {CONTAINER:
-  {reason, message}}, "pod": {reason, message}, "active_gets": N}``;
+  {reason, message}}, "running": [CONTAINER], "pod": {reason, message}, "active_gets": N}``
+  (``get job`` says active for the first N calls, then the outcome);
 - ``get secret``: an empty Secret; ``delete``: nothing.
 """
 
@@ -114,6 +115,13 @@ def container_status(name, scenario, ended):
     term = (scenario.get("terminated") or {{}}).get(name)
     if term is None:
         term = {{"exitCode": 0, "reason": "Completed"}}
+    running = scenario.get("running") or []
+    if name in running:
+        return {{"name": name, "state": {{"running": {{}}}}}}
+    failed_init = any(int(((scenario.get("terminated") or {{}}).get(c) or {{}}).get(
+        "exitCode", 0)) for c in ("source", "build"))
+    if name == "image" and (failed_init or running):
+        return {{"name": name, "state": {{"waiting": {{"reason": "PodInitializing"}}}}}}
     if not ended and name == "image":
         return {{"name": name, "state": {{"running": {{}}}}}}
     return {{"name": name, "state": {{"terminated": term}}}}
