@@ -114,11 +114,7 @@ class KubernetesBuild:
     def poll(self) -> float:
         if self.builder.poll_seconds is not None:
             return self.builder.poll_seconds
-        raw = self.environ.get("AUTO_KUBE_POLL_SECONDS", "")
-        try:
-            return max(0.01, float(raw)) if raw else POLL_SECONDS
-        except ValueError:
-            return POLL_SECONDS
+        return kube.poll_seconds(self.environ, POLL_SECONDS)
 
     def execute(self, out: common.BuildOutput) -> BuildResult:
         self.out = out

@@ -140,7 +140,6 @@ def plan(
         "run_tests": run_tests,
         "deadline_seconds": deadline_seconds,
         "dockerfile": serving_dockerfile(build_image, automation.model_id, build_id),
-        "pth": dockerfile.pth_text(),
         "pth_name": dockerfile.PTH_NAME,
         "auto_version": __version__,
         "paths": POD_PATHS,

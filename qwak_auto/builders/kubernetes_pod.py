@@ -221,7 +221,10 @@ def _environment(state: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Path
         timeout=60,
         env=env,
     ).strip()
-    (Path(site) / state["pth_name"]).write_text(state["pth"], encoding="utf-8")
+    # auto's runtime and the qwak compatibility package on the venv's path (dockerfile.pth_text)
+    auto = state["paths"]["auto"]
+    pth = f"{auto}\n{auto}/qwak_auto/runtime/shim\n"
+    (Path(site) / state["pth_name"]).write_text(pth, encoding="utf-8")
     return python, freeze
 
 

@@ -76,10 +76,10 @@ def _image(build: BuildResult, environment: Environment, push: bool | None) -> s
 class KubernetesDeployer:
     name = "kubernetes"
 
-    def __init__(
-        self, *, poll_seconds: float = kubernetes_rollout.POLL_SECONDS, margin_seconds: float = 60
-    ) -> None:
-        self.poll_seconds = poll_seconds
+    def __init__(self, *, poll_seconds: float | None = None, margin_seconds: float = 60) -> None:
+        # None: AUTO_KUBE_POLL_SECONDS from the run's environment, else POLL_SECONDS
+        self.poll_seconds = poll_seconds or kubernetes_rollout.POLL_SECONDS
+        self.poll_given = poll_seconds is not None
         # beyond the spec's limit and the steps' time, for the controller's own pace
         self.margin_seconds = margin_seconds
 
@@ -88,6 +88,8 @@ class KubernetesDeployer:
     ) -> DeployOutcome:
         automation = ctx.automation
         spec = automation.action.deployment_spec
+        if not self.poll_given:
+            self.poll_seconds = kube.poll_seconds(ctx.environ, kubernetes_rollout.POLL_SECONDS)
         image = _image(build, environment, automation.action.build_spec.push_image)
         base = kubectl_base(environment)
         keys_version = apply_api_keys(base, automation, environment.namespace, ctx.secrets)

@@ -127,6 +127,15 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------- kubectl
 
 
+def poll_seconds(environ: Mapping[str, str], default: float) -> float:
+    """How often the builder and deployer look at the cluster: ``AUTO_KUBE_POLL_SECONDS``."""
+    raw = environ.get("AUTO_KUBE_POLL_SECONDS", "")
+    try:
+        return max(0.01, float(raw)) if raw else default
+    except ValueError:
+        return default
+
+
 def kubectl_base(context: str | None, namespace: str) -> list[str]:
     argv = ["kubectl"]
     if context:
