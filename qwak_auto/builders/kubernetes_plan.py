@@ -12,6 +12,7 @@ first environment), with that environment's ``kube_context``, ``namespace``,
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -167,3 +168,34 @@ def plan(
         git_ssh=bool(spec.git_ssh_key_secret),
     )
     return job, dependencies
+
+
+def render_build(
+    automation: Automation, config: Config, environ: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """``auto render --build``: the objects of the automation's next build, for review, and
+    what they depend on that is only known when the build runs."""
+    from qwak_auto.builders.kubernetes_job import render_for_review
+
+    environment = build_environment(automation, config)
+    timeout = int(common.build_timeout(environ, 3600.0))
+    build_id = f"{automation.model_id.lower()}-review"
+    job, _ = plan(automation, environment, config, build_id=build_id, deadline_seconds=timeout)
+    notes = [
+        f"{automation.name}: builds run in environment {environment.name!r} (namespace "
+        f"{environment.namespace}); each build gets its own id in place of {build_id!r}, and "
+        "the commit and requirements the run's source step finds",
+        f"{automation.name}: the Job is created suspended and resumed once what it names exists",
+    ]
+    if config.builder != "kubernetes":
+        notes.append(
+            f"{automation.name}: the project's builder is {config.builder!r}; these are the "
+            "objects `builder: kubernetes` would create"
+        )
+    if job.has_secret:
+        notes.append(
+            f"{automation.name}: the Secret {job.secret_name!r} (the git credentials of "
+            "git_access_token_secret / git_ssh_key_secret) is made for each build from the "
+            "resolved secret, owned by the Job, and deleted when it ends; it is not printed"
+        )
+    return render_for_review(job), notes
