@@ -118,7 +118,10 @@ def render_paths(
                 gpu_nodes=environment.gpu_nodes,
                 pull_secret=environment.registry_secret,
             )
-            result.objects += render(automation, target)
+            for obj in render(automation, target):
+                # the model's own Service is the same object for each of its variations
+                if obj not in result.objects:
+                    result.objects.append(obj)
             result.notes += _notes(automation, environment.namespace)
     if env is not None and seen and env not in seen:
         # Otherwise a typo in --env prints nothing and exits 0.

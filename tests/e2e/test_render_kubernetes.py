@@ -100,3 +100,18 @@ def test_render_build_of_an_unknown_automation(
     err = capsys.readouterr().err
     assert "--build: no valid automation named 'retrain' here" in err
     assert "valid automations here: retrain_churn" in err
+
+
+def test_variations_share_one_model_service(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    challenger = AUTOMATION.replace("name: retrain_churn", "name: retrain_churn_b").replace(
+        "      api_keys_secret: churn_keys\n",
+        "      variation_name: challenger\n      shadow: true\n",
+    )
+    (project / "churn_b.yaml").write_text(challenger, encoding="utf-8")
+    objects, err = render(capsys, str(project))
+    validate_all(objects)
+    services = [o["metadata"]["name"] for o in objects if o["kind"] == "Service"]
+    assert sorted(services) == ["churn", "churn-challenger", "churn-default"]
+    assert "retrain_churn_b: shadow: its pods take no requests from the model's address" in err
