@@ -19,7 +19,8 @@ Every call is logged (argv and stdin) as a JSON line in $KUBECTL_RECORD. It answ
   TEXT}, "terminated": {CONTAINER: {exitCode, reason, message}}, "waiting": {CONTAINER:
   {reason, message}}, "running": [CONTAINER], "pod": {reason, message}, "active_gets": N}``
   (``get job`` says active for the first N calls, then the outcome);
-- ``get secret``: an empty Secret; ``delete``: nothing.
+- ``get secret``: an empty Secret; ``delete``: nothing;
+- the first $KUBECTL_FAIL_GETS ``get`` calls fail as an unreachable API server does.
 """
 
 from __future__ import annotations
@@ -179,6 +180,12 @@ if verb == "rollout":
     print("deployment successfully rolled out")
     sys.exit(0)
 if verb == "get":
+    failing = int(os.environ.get("KUBECTL_FAIL_GETS", "0"))
+    failed = load("failed_gets", 0)
+    if failed < failing:
+        save("failed_gets", failed + 1)
+        print("Unable to connect to the server: dial tcp: connection refused", file=sys.stderr)
+        sys.exit(1)
     kind, name = args[1], args[2] if len(args) > 2 else ""
     if kind == "secret":
         print(json.dumps({{"data": {{}}}}))

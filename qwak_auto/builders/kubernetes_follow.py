@@ -25,6 +25,7 @@ from qwak_auto.errors import ProcError
 from qwak_auto.platform import kubernetes as kube
 
 POLL_SECONDS = 2.0
+MISSES = 3  # kubectl get failing this many times in a row ends the build
 # Waiting reasons that do not go away by waiting (ErrImagePull turns into ImagePullBackOff
 # once the kubelet has retried).
 CANNOT_START = frozenset(
@@ -91,9 +92,19 @@ class Follower:
         self.noted: set[str] = set()
 
     def follow(self) -> JobEnd:
+        misses = 0
         while True:
-            job = kube.get_json(self.base, "job", self.name)
-            pods = kube.get_json(self.base, "pods", "-l", f"job-name={self.name}")
+            try:
+                job = kube.get_json(self.base, "job", self.name)
+                pods = kube.get_json(self.base, "pods", "-l", f"job-name={self.name}")
+            except ProcError as exc:
+                # One unanswered look (an API server restarting) is not the build's end.
+                misses += 1
+                if misses >= MISSES or time.monotonic() >= self.deadline:
+                    return self._end(False, f"kubectl cannot see the Job: {exc.message}", {})
+                time.sleep(self.poll)
+                continue
+            misses = 0
             pod = _newest_pod(pods)
             states = _statuses(pod) if pod is not None else {}
             if pod is not None:

@@ -26,6 +26,7 @@ from qwak_auto.errors import ProcError
 from qwak_auto.platform.kubernetes import get_json, kubectl
 
 POLL_SECONDS = 5.0
+MISSES = 3  # kubectl get failing this many times in a row ends the watch
 ANALYSIS_FAILED = ("Failed", "Error", "Inconclusive")
 
 
@@ -101,8 +102,18 @@ def wait(
     """Watch the Rollout ``name`` until it is promoted or aborted, at most ``seconds``."""
     deadline = time.monotonic() + seconds
     last: RolloutView | None = None
+    misses = 0
     while True:
-        now = view(get_json(base, "rollout", name))
+        try:
+            now = view(get_json(base, "rollout", name))
+        except ProcError:
+            # One unanswered look (an API server restarting) is not a verdict; several are.
+            misses += 1
+            if misses >= MISSES or time.monotonic() >= deadline:
+                raise
+            time.sleep(poll)
+            continue
+        misses = 0
         if now != last:
             on_change(now)
             last = now

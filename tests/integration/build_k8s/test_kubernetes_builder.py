@@ -294,3 +294,16 @@ def test_a_missing_digest_is_a_failed_build(kubectl, tmp_path, monkeypatch):
     (record,) = ctx.store.builds("churn")
     assert record.status == "failed"
     assert not (ctx.config.home / "builds" / record.build_id).exists()
+
+
+def test_an_api_server_that_stays_away_fails_the_build(kubectl, tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECTL_JOB", json.dumps(succeeded_job()))
+    monkeypatch.setenv("KUBECTL_FAIL_GETS", "2")  # two misses are tolerated
+    ctx, checkout = context(tmp_path)
+    assert builder().build(checkout, ctx).metrics == {"f1_score": 0.82}
+    monkeypatch.setenv("KUBECTL_FAIL_GETS", "1000")
+    (tmp_path / "again").mkdir()
+    ctx, checkout = context(tmp_path / "again")
+    with pytest.raises(BuildError, match="kubectl cannot see the Job: kubectl exited"):
+        builder().build(checkout, ctx)
+    assert kubectl.argvs()[-1][0] == "delete"

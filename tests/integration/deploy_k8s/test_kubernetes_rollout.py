@@ -275,3 +275,10 @@ def test_an_image_built_in_the_cluster_is_not_pushed_again(kubectl, tmp_path):
     KubernetesDeployer().deploy(pushed, env, ctx)  # no docker on PATH is needed
     deployment = list(YAML(typ="safe").load_all(kubectl.calls()[0]["stdin"]))[-1]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == pushed.image
+
+
+def test_a_few_unanswered_looks_are_not_a_verdict(kubectl, tmp_path, monkeypatch):
+    ctx = context(tmp_path, automation(rollout=ROLLOUT))
+    scripts(monkeypatch, **{"*": CANARY})
+    monkeypatch.setenv("KUBECTL_FAIL_GETS", "2")
+    assert deployer().deploy(build("b1"), PROD, ctx).status == "serving"
