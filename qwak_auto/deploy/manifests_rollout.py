@@ -4,8 +4,9 @@ the new build on live traffic.
 
 Steps: for each ``canary_steps`` percent P, ``setWeight: P`` then ``pause`` for ``step_time``;
 then, with a ``bake_time``, ``setWeight: 100`` and ``pause`` for ``bake_time``; after the last
-step Argo Rollouts promotes the new ReplicaSet. Without a traffic router a weight is a share
-of pods (a 10 % step of 4 pods runs 1 new pod beside the 4 old ones).
+step Argo Rollouts promotes the new ReplicaSet. Without a traffic router a weight is rounded to
+whole pods (``maxSurge: 1``, ``maxUnavailable: 0``: a 10 % step of 4 pods runs one new pod
+beside the old ones, about a fifth of the requests).
 
 Analysis runs in the background from the first step to promotion. Its template (same name as
 the Rollout) gets one argument, ``canary-hash``: the new ReplicaSet's pod-template-hash
