@@ -30,13 +30,32 @@ SCOPE = "processes"
 TERM_GRACE = 5.0  # seconds a stopped program gets to exit before it is killed
 
 
-def start_ticks(pid: int) -> int | None:
-    """The process's start time (clock ticks since boot), None when it is gone."""
+def _stat(pid: int | str) -> list[str] | None:
+    """/proc/PID/stat after the command name: state, ppid, pgrp, ... (None when gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return int(fields[19]) if len(fields) > 19 and fields[0] not in ("Z", "X") else None
+    return fields if len(fields) > 19 and fields[0] not in ("Z", "X") else None
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot), None when it is gone."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def group_alive(pgid: int, since: int | None) -> bool:
+    """Does any process of group ``pgid`` live that started at or after ``since``? (A group
+    outlives its leader: git's helpers, a harness's children.) A pid is not given to a new
+    process while a group of that id has members, so these are the group's own."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(entry.name)
+        if fields and int(fields[2]) == pgid and (since is None or int(fields[19]) >= since):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +72,11 @@ class Program:
         return f"{self.run_id}/{self.pid}"
 
     def running(self) -> bool:
+        """The program or anything of its process group still runs."""
         ticks = start_ticks(self.pid)
-        return ticks is not None and (self.ticks is None or ticks == self.ticks)
+        if ticks is not None and (self.ticks is None or ticks == self.ticks):
+            return True
+        return group_alive(self.pid, self.ticks)
 
     def signal_group(self, sig: int) -> bool:
         return self.running() and proc.kill_group(self.pid, sig)
