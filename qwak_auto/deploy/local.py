@@ -157,13 +157,14 @@ def deploy_build(
     )  # fmt: skip
     for old in _replaced(store, target, serving):
         retire(store, old, status=replaced_status, home=config.home, environ=environ)
+    watched = [f"{w['phase']}: {w['reason']}" for w in serving.detail.get("windows", [])]
     return DeployOutcome(
         environment=target.environment,
         variation=target.variation,
         deployment_id=serving.deployment_id,
         address=site.address,
         status="serving",
-        reason=str(serving.detail.get("smoke", "")),
+        reason="; ".join([str(serving.detail.get("smoke", "")), *watched]),
     )
 
 
