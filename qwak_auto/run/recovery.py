@@ -1,6 +1,7 @@
 """What the next tick (and `auto undeploy`) finishes for a runner that died: its programs
 stopped, its half-made builds recorded failed and their staging folders removed, its
-half-done local deployments given back to the builds that served before."""
+half-done local deployments given back to the builds that served before; and the local
+proxy, if it is gone (crashed, machine rebooted), started again with the recorded routes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from qwak_auto import log
 from qwak_auto.builders.common import builds_dir
 from qwak_auto.deploy.local import recover as recover_deployments
+from qwak_auto.deploy.sites import Sites
 from qwak_auto.run.processes import reap
 from qwak_auto.state.base import RunStatus
 
@@ -28,6 +30,9 @@ def recover(store: StateStore, config: Config, environ: Mapping[str, str]) -> li
     done = [f"stopped {line}" for line in reap(store)]
     done += _builds(store, config)
     done += recover_deployments(store, config.home, environ)
+    proxy = Sites(store, config.home, environ).ensure()  # after a crash or a reboot
+    if proxy != "running":
+        done.append(f"local proxy {proxy}, with the recorded routes")
     return done
 
 
