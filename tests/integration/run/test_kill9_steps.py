@@ -130,20 +130,22 @@ def _store(tmp_path: Path) -> StateStore:
 
 
 def _ours(tmp_path: Path, keep: set[int]) -> list[str]:
-    """Programs (besides ``keep``) whose command line or working folder is in this test's
-    home: what a run started."""
+    """Programs (besides the process groups ``keep``: the model serving before, the proxy)
+    whose command line or working folder is in this test's home: what a run started."""
     home = str(tmp_path / ".auto")
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in keep or int(entry.name) == os.getpid():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             cwd = os.readlink(entry / "cwd")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if state != "Z" and (home in cmdline or cwd.startswith(home)):
+        if fields[0] == "Z" or int(fields[2]) in keep:
+            continue
+        if home in cmdline or cwd.startswith(home):
             found.append(f"{entry.name}: {cmdline[:200]}")
     return found
 
