@@ -25,12 +25,13 @@ The conversation with kubectl (every call with a timeout):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from qwak_auto import redact
+from qwak_auto import proc, redact
 from qwak_auto.builders import common
 from qwak_auto.builders.kubernetes_follow import POLL_SECONDS, Follower
 from qwak_auto.builders.kubernetes_job import BuildJob, build_resources, companions, render_job
@@ -142,6 +143,7 @@ class KubernetesBuild:
                 out,
                 seconds=self.deadline_seconds + DEADLINE_GRACE,
                 poll=self.poll(),
+                cancelled=self.ctx.cancelled,
             ).follow()
         finally:
             self._delete()
@@ -224,8 +226,11 @@ class KubernetesBuild:
                 names.append(f"secret/{job.secret_name}")
             if job.iam_role:
                 names.append(f"serviceaccount/{job.name}")
+            # Also after a stopped step, whose own programs are refused: the Secret must go.
+            stopped = proc.unrecorded() if self.ctx.cancelled() else contextlib.nullcontext()
             try:
-                kube.delete(self.base, *names, "--cascade=background")
+                with stopped:
+                    kube.delete(self.base, *names, "--cascade=background")
             except ProcError as exc:
                 self.out.line(f"warning: could not delete {', '.join(names)}: {exc.message}")
             self.created = False

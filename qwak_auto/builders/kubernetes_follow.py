@@ -14,7 +14,7 @@ node with the GPU asked for) is waited for, its reason written to the build log 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
@@ -80,7 +80,14 @@ def _newest_pod(pods: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 class Follower:
     def __init__(
-        self, base: Sequence[str], name: str, out: Any, *, seconds: float, poll: float
+        self,
+        base: Sequence[str],
+        name: str,
+        out: Any,
+        *,
+        seconds: float,
+        poll: float,
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> None:
         self.base = list(base)
         self.name = name
@@ -90,10 +97,13 @@ class Follower:
         self.poll = poll
         self.logs: dict[str, str] = {}
         self.noted: set[str] = set()
+        self.cancelled = cancelled
 
     def follow(self) -> JobEnd:
         misses = 0
         while True:
+            if self.cancelled():
+                return self._end(False, "the build step was stopped (timed out or interrupted)", {})
             try:
                 job = kube.get_json(self.base, "job", self.name)
                 pods = kube.get_json(self.base, "pods", "-l", f"job-name={self.name}")

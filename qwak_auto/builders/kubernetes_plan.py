@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from qwak_auto import __version__
 from qwak_auto.builders import common, dockerfile
-from qwak_auto.builders.deps import PIP_WITH_CUTOFF, detect
+from qwak_auto.builders.deps import detect
 from qwak_auto.builders.kubernetes_job import DEFAULT_BUILD_IMAGE, BuildJob
+from qwak_auto.builders.requirements import PIP_WITH_CUTOFF
 from qwak_auto.errors import BuildError
 from qwak_auto.platform import kubernetes as kube
 

@@ -56,6 +56,11 @@ def push_image(image: str, registry: str, model_id: str, build_id: str) -> str:
     return remote
 
 
+def _after_stop(ctx: RunContext) -> contextlib.AbstractContextManager[None]:
+    """Undoing runs even when the step was stopped (its own programs are refused then)."""
+    return proc.unrecorded() if ctx.cancelled() else contextlib.nullcontext()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -90,6 +95,8 @@ class KubernetesDeployer:
         spec = automation.action.deployment_spec
         if not self.poll_given:
             self.poll_seconds = kube.poll_seconds(ctx.environ, kubernetes_rollout.POLL_SECONDS)
+        if ctx.cancelled():
+            raise DeployError("the deploy step was stopped before it changed anything")
         image = _image(build, environment, automation.action.build_spec.push_image)
         base = kubectl_base(environment)
         keys_version = apply_api_keys(base, automation, environment.namespace, ctx.secrets)
@@ -192,7 +199,12 @@ class KubernetesDeployer:
             ctx.store.save_deployment(latest[-1])
 
         return kubernetes_rollout.wait(
-            base, name, seconds=seconds, on_change=on_change, poll=self.poll_seconds
+            base,
+            name,
+            seconds=seconds,
+            on_change=on_change,
+            poll=self.poll_seconds,
+            cancelled=ctx.cancelled,
         )
 
     # ------------------------------------------------------------------ outcomes
@@ -213,11 +225,11 @@ class KubernetesDeployer:
         kind = str(record.detail.get("kind", "Deployment"))
         if previous is not None and str(previous.detail.get("kind", "Deployment")) != kind:
             # The workload of the other kind still serves: the new one goes.
-            with contextlib.suppress(ProcError):
+            with contextlib.suppress(ProcError), _after_stop(ctx):
                 kube.delete(base, f"{kind.lower()}/{name}")
         if verdict.by_analysis:
             reason = f"rolled back by the analysis of {build.build_id}: {verdict.reason}"
-            reason += self._restore(base, previous, name, limit)
+            reason += self._restore(base, previous, name, limit, ctx)
             ctx.store.save_deployment(
                 replace(current, status="rolled_back", reason=reason, detail=detail)
             )
@@ -227,18 +239,28 @@ class KubernetesDeployer:
                 f"{current.detail.get('analysis_run') or ''}`".rstrip(),
             )
         reason = f"rollout of {build.build_id} failed: {verdict.reason}"
-        reason += self._restore(base, previous, name, limit)
+        reason += self._restore(base, previous, name, limit, ctx)
         ctx.store.save_deployment(replace(current, status="failed", reason=reason, detail=detail))
         raise DeployError(reason, f"see `kubectl describe {kind.lower()} {name}`")
 
     def _restore(
-        self, base: list[str], previous: DeploymentRecord | None, name: str, limit: int
+        self,
+        base: list[str],
+        previous: DeploymentRecord | None,
+        name: str,
+        limit: int,
+        ctx: RunContext,
     ) -> str:
         manifests = previous.detail.get("manifests") if previous is not None else None
         if previous is None or not isinstance(manifests, str):
             return "; nothing was serving before, so nothing was restored"
+        stopped = ctx.cancelled()
         try:
-            kube.kubectl(base, "apply", "-f", "-", input=manifests, timeout=APPLY_TIMEOUT)
+            with _after_stop(ctx):
+                kube.kubectl(base, "apply", "-f", "-", input=manifests, timeout=APPLY_TIMEOUT)
+            if stopped:
+                # The step is over: put the previous build back, do not wait for it.
+                return f"; re-applied the previous build {previous.build_id}"
             if previous.detail.get("kind") == "Rollout":
                 # The stable pods match the spec again: Argo Rollouts goes straight to them.
                 verdict = kubernetes_rollout.wait(
@@ -247,6 +269,7 @@ class KubernetesDeployer:
                     seconds=limit + self.margin_seconds,
                     on_change=lambda _v: None,
                     poll=self.poll_seconds,
+                    cancelled=ctx.cancelled,
                 )
                 if not verdict.ok:
                     return f"; restoring {previous.build_id} failed too: {verdict.reason}"

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from qwak_auto import proc
 from qwak_auto.errors import ProcError
 from qwak_auto.platform.kubernetes import get_json, kubectl
 
@@ -98,12 +99,20 @@ def wait(
     seconds: float,
     on_change: Callable[[RolloutView], None],
     poll: float = POLL_SECONDS,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Verdict:
-    """Watch the Rollout ``name`` until it is promoted or aborted, at most ``seconds``."""
+    """Watch the Rollout ``name`` until it is promoted or aborted, at most ``seconds``; a
+    stopped step (``cancelled``) aborts it."""
     deadline = time.monotonic() + seconds
     last: RolloutView | None = None
     misses = 0
     while True:
+        if cancelled():
+            with proc.unrecorded():  # the step's own programs are refused by now
+                abort(base, name)
+            return Verdict(
+                ok=False, reason=f"the deploy step was stopped during the rollout; {name} aborted"
+            )
         try:
             now = view(get_json(base, "rollout", name))
         except ProcError:

@@ -307,3 +307,34 @@ def test_an_api_server_that_stays_away_fails_the_build(kubectl, tmp_path, monkey
     with pytest.raises(BuildError, match="kubectl cannot see the Job: kubectl exited"):
         builder().build(checkout, ctx)
     assert kubectl.argvs()[-1][0] == "delete"
+
+
+class StoppedAfter:
+    """A step's ledger (qwak_auto.proc) that says "cancelled" once kubectl was called with
+    ``verb``: the runner stopped the step (timed out or interrupted) at that point."""
+
+    def __init__(self, kubectl, verb: str) -> None:
+        self.kubectl = kubectl
+        self.verb = verb
+
+    def started(self, pid: int, what: str, *, server: bool) -> None:
+        pass
+
+    def finished(self, pid: int) -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return any(argv[0] == self.verb for argv in self.kubectl.argvs())
+
+
+def test_a_stopped_build_step_deletes_its_job_and_secret(kubectl, tmp_path, monkeypatch):
+    from qwak_auto import proc
+
+    monkeypatch.setenv("KUBECTL_JOB", json.dumps({**succeeded_job(), "active_gets": 1000}))
+    ctx, checkout = context(tmp_path)
+    with proc.ledger(StoppedAfter(kubectl, "patch")), pytest.raises(BuildError) as excinfo:
+        builder().build(checkout, ctx)
+    assert "the build step was stopped (timed out or interrupted)" in excinfo.value.message
+    argvs = kubectl.argvs()
+    assert [a[0] for a in argvs] == ["create", "create", "patch", "delete"]
+    assert argvs[-1][2].startswith("secret/build-")

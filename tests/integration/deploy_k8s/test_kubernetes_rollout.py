@@ -282,3 +282,50 @@ def test_a_few_unanswered_looks_are_not_a_verdict(kubectl, tmp_path, monkeypatch
     scripts(monkeypatch, **{"*": CANARY})
     monkeypatch.setenv("KUBECTL_FAIL_GETS", "2")
     assert deployer().deploy(build("b1"), PROD, ctx).status == "serving"
+
+
+class StoppedAfter:
+    """A step's ledger (qwak_auto.proc) that says "cancelled" once kubectl applied
+    ``count`` times: the runner stopped the deploy step at that point."""
+
+    def __init__(self, kubectl, count: int) -> None:
+        self.kubectl = kubectl
+        self.count = count
+
+    def started(self, pid: int, what: str, *, server: bool) -> None:
+        pass
+
+    def finished(self, pid: int) -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return sum(1 for a in self.kubectl.argvs() if a[0] == "apply") >= self.count
+
+
+def test_a_stopped_deploy_step_aborts_and_puts_the_previous_build_back(
+    kubectl, tmp_path, monkeypatch
+):
+    from qwak_auto import proc
+
+    ctx = context(tmp_path, automation(rollout=ROLLOUT))
+    scripts(monkeypatch, slow2=[{"phase": "Paused", "step": 1, "analysis": "Running"}])
+    deployer().deploy(build("good1"), PROD, ctx)
+    with proc.ledger(StoppedAfter(kubectl, 2)), pytest.raises(DeployError) as excinfo:
+        deployer().deploy(build("slow2"), PROD, ctx)
+    assert "the deploy step was stopped during the rollout; churn-default aborted" in (
+        excinfo.value.message
+    )
+    assert "re-applied the previous build good1" in excinfo.value.message
+    argvs = kubectl.argvs()
+    assert argvs[-2][:2] == ["patch", "rollout"]
+    assert argvs[-1] == ["apply", "-f", "-"]
+    assert "auto/churn:good1" in kubectl.calls()[-1]["stdin"]
+
+
+def test_a_deploy_step_stopped_before_it_began_changes_nothing(kubectl, tmp_path):
+    from qwak_auto import proc
+
+    ctx = context(tmp_path, automation(rollout=ROLLOUT))
+    with proc.ledger(StoppedAfter(kubectl, 0)), pytest.raises(DeployError, match="stopped before"):
+        deployer().deploy(build("b1"), PROD, ctx)
+    assert kubectl.calls() == []
