@@ -28,7 +28,15 @@ class RunOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in (RunStatus.SUCCEEDED, RunStatus.NOT_DEPLOYED)
+        """Not a failure: deployed, kept by the gate, or waiting for / decided by a person."""
+        return self.status in (
+            RunStatus.SUCCEEDED,
+            RunStatus.NOT_DEPLOYED,
+            RunStatus.AWAITING_APPROVAL,
+            RunStatus.REJECTED,
+            RunStatus.EXPIRED,
+            RunStatus.SUPERSEDED,
+        )
 
 
 class StepFailed(Exception):
