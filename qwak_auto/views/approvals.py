@@ -83,13 +83,14 @@ def by_run(store: StateStore, run_ids: Sequence[str], now: datetime) -> dict[str
 
 
 def line(item: Mapping[str, Any]) -> str:
-    """``waiting 12m (expires 2026-…Z): build b-1 to dev/default; auto approve RUN``"""
+    """``waiting 12m, expires 2026-05-02 12:00 UTC; approving deploys build b-1 to
+    dev/default (gate: f1 0.71 vs threshold 0.65); approve: auto approve RUN``"""
     if item["state"] == ApprovalState.APPROVED.value:
         return (
-            f"approved by {item['decided_by']}, the next runner tick deploys {item['would_deploy']}"
+            f"approved by {item['decided_by']}; the next runner tick deploys {item['would_deploy']}"
         )
     expires = item["expires_at"][:16].replace("T", " ")
     return (
-        f"waiting {item['age']} (expires {expires} UTC): approving deploys"
-        f" {item['would_deploy']} [{item['metric']}]: {item['approve_command']}"
+        f"waiting {item['age']}, expires {expires} UTC; approving deploys"
+        f" {item['would_deploy']} (gate: {item['metric']}); approve: {item['approve_command']}"
     )
