@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from qwak_auto.errors import AutoError
 from qwak_auto.redact import redact_obj
 from qwak_auto.run.contracts import BuildResult, Decision, RunSummary
+from qwak_auto.run.control import Heartbeat
 from qwak_auto.run.records import StepFailed, jsonable
 from qwak_auto.state.base import (
     ApprovalRecord,
@@ -151,11 +152,15 @@ def wait(
     environment: Callable[[str], Environment],
     summary: RunSummary,
     now: datetime,
+    beat: Heartbeat | None = None,
 ) -> tuple[RunStatus, str, RunSummary]:
     """The runner's hook after a passed gate: the run's status, error and summary once it
-    waits (or, rarely, is superseded at once by a newer waiting run)."""
+    waits (or, rarely, is superseded at once by a newer waiting run). The run's heartbeat
+    stops: a waiting run holds no lease, so there is nothing to renew."""
     where = targets(automation, environment)
     waiting = request(store, run, owner, automation, build, decision, where, now)
+    if beat is not None:
+        beat.stop()
     summary = replace(summary, waits_until=waiting.expires_at, supersedes=waiting.superseded)
     if waiting.superseded_by:
         return RunStatus.SUPERSEDED, f"superseded by run {waiting.superseded_by}", summary

@@ -194,7 +194,7 @@ class Runner:
             if spec.requires_approval:  # the run waits for a person; this runner moves on
                 return approval.wait(
                     self.store, self.run, self.owner, self.automation, build, decision,
-                    self.config.environment, summary, self.clock(),
+                    self.config.environment, summary, self.clock(), self._beat,
                 )  # fmt: skip
             summary = self._deploy_step(build, ctx, summary)
         except StepFailed as failed:

@@ -176,3 +176,27 @@ def test_a_run_that_never_waited_is_refused_with_its_status(store, config) -> No
     ), None  # fmt: skip
     with pytest.raises(AutoError, match="it is succeeded, not awaiting approval"):
         approvals.approve(outcome.run_id, config, store, settings_for(config, fakes()))
+
+
+class SlowNotifier(FakeNotifier):
+    def notify(self, event: str, summary: Any, ctx: Any) -> dict[str, Any]:
+        if event == "approval_needed":
+            import time
+
+            time.sleep(0.6)  # several heartbeat periods
+        return super().notify(event, summary, ctx)
+
+
+def test_a_waiting_run_stops_its_heartbeat(
+    store, config, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    automation = gated(config, tmp_path)
+    record = claim(store, automation, lease=0.3)
+    register(store, [automation], record.started_at)
+    settings = RunnerSettings(
+        owner=OWNER, lease_seconds=0.3, stop=Stop(),
+        steps=steps_for(config, **fakes(notifier=SlowNotifier())),
+    )  # fmt: skip
+    outcome = runner.execute(record, automation, config, store, settings)
+    assert outcome.status is RunStatus.AWAITING_APPROVAL
+    assert "lease lost" not in capsys.readouterr().err
