@@ -42,7 +42,8 @@ def write_gated(
         "    requires_approval: true\n"
         f"    approval_timeout: {timeout}\n"
         f"    build_spec:\n      git_uri: {model_repo()}\n"
-        f"on_approval_needed:\n  webhook: {{url: '{hook}/approval'}}\n"
+        "on_approval_needed:\n  slack: {webhook_secret: approval_slack}\n"
+        f"  webhook: {{url: '{hook}/approval'}}\n"
         f"on_not_deployed:\n  webhook: {{url: '{hook}/not-deployed'}}\n"
         f"on_success:\n  webhook: {{url: '{hook}/success'}}\n"
     )
@@ -63,10 +64,13 @@ def _bodies(server: HTTPServer, path: str) -> list[dict[str, Any]]:
     return [json.loads(req.get_data()) for req, _ in server.log if req.path == path]
 
 
-def _serve(server: HTTPServer) -> str:
-    for path in ("/approval", "/not-deployed", "/success"):
+def _serve(server: HTTPServer, runner: Runner) -> str:
+    """The webhooks' and Slack's receiver (Slack's URL is held in a secret, as in production)."""
+    for path in ("/approval", "/not-deployed", "/success", "/slack"):
         server.expect_request(path, method="POST").respond_with_data("ok")
-    return server.url_for("").rstrip("/")
+    hook = server.url_for("").rstrip("/")
+    runner.env["AUTO_SECRET_APPROVAL_SLACK"] = f"{hook}/slack"
+    return hook
 
 
 def _waiting_run(runner: Runner, folder: Path) -> str:
@@ -81,7 +85,7 @@ def _waiting_run(runner: Runner, folder: Path) -> str:
 def test_waits_then_approve_deploys_once(
     runner: Runner, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    hook = _serve(httpserver)
+    hook = _serve(httpserver, runner)
     folder = tmp_path / "automations"
     folder.mkdir()
     write_gated(folder, "churn", hook)
@@ -95,6 +99,9 @@ def test_waits_then_approve_deploys_once(
     assert body["approve_command"] == f"auto approve {run_id}"
     assert body["metric"] == "no deployment condition"
     assert body["expires_at"].endswith("Z")
+    (slack,) = _bodies(httpserver, "/slack")
+    assert slack["text"].startswith("✋ churn waits for approval to deploy")
+    assert f"Approve: `auto approve {run_id}`" in json.dumps(slack["blocks"], ensure_ascii=False)
 
     # The runner that ran it is gone; 4 runners tick while it waits and do nothing to it.
     procs = [runner.start("run", "--once", str(folder), "--now", NOW) for _ in range(4)]
@@ -154,7 +161,7 @@ def test_waits_then_approve_deploys_once(
 def test_approve_later_four_runners_deploy_once(
     runner: Runner, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    hook = _serve(httpserver)
+    hook = _serve(httpserver, runner)
     folder = tmp_path / "automations"
     folder.mkdir()
     write_gated(folder, "churn", hook)
@@ -187,7 +194,7 @@ def test_approve_later_four_runners_deploy_once(
 
 
 def test_reject_records_who_and_why(runner: Runner, tmp_path: Path, httpserver: HTTPServer) -> None:
-    hook = _serve(httpserver)
+    hook = _serve(httpserver, runner)
     folder = tmp_path / "automations"
     folder.mkdir()
     write_gated(folder, "churn", hook)
@@ -231,7 +238,7 @@ def test_unknown_run_is_a_usage_error(sqlite_runner: Runner) -> None:
 def test_expired_run_is_not_deployed(
     sqlite_runner: Runner, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    hook = _serve(httpserver)
+    hook = _serve(httpserver, sqlite_runner)
     folder = tmp_path / "automations"
     folder.mkdir()
     write_gated(folder, "churn", hook, timeout="2s")
@@ -259,7 +266,7 @@ def test_approving_past_the_deadline_expires_it(
     sqlite_runner: Runner, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     """No runner ticked since the deadline: `auto approve` itself records the expiry."""
-    hook = _serve(httpserver)
+    hook = _serve(httpserver, sqlite_runner)
     folder = tmp_path / "automations"
     folder.mkdir()
     write_gated(folder, "churn", hook, timeout="1s")
@@ -281,7 +288,7 @@ def test_approving_past_the_deadline_expires_it(
 def test_newer_run_supersedes_the_waiting_one(
     runner: Runner, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    hook = _serve(httpserver)
+    hook = _serve(httpserver, runner)
     folder = tmp_path / "automations"
     folder.mkdir()
     write_gated(folder, "churn", hook, trigger="none: {}")
