@@ -19,27 +19,22 @@ lease, so restarting any runner changes nothing about it.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qwak_auto import log
 from qwak_auto.errors import AutoError, UsageError
-from qwak_auto.redact import redact, redact_obj
+from qwak_auto.redact import redact
 from qwak_auto.run import approval
-from qwak_auto.run.contracts import RunContext, RunSummary
 from qwak_auto.run.control import utcnow
-from qwak_auto.run.records import RunOutcome, jsonable
+from qwak_auto.run.records import RunOutcome
 from qwak_auto.run.runner import execute
-from qwak_auto.run.setup import RunnerSettings, run_secrets
-from qwak_auto.state.base import (
-    ApprovalRecord,
-    ApprovalState,
-    RunRecord,
-    StepStatus,
-)
+from qwak_auto.run.setup import RunnerSettings
+from qwak_auto.schedule import approval_notices as notices
+from qwak_auto.state.base import ApprovalRecord, ApprovalState, RunRecord
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import Automation
@@ -106,7 +101,7 @@ def refusal(store: StateStore, record: ApprovalRecord, verb: str) -> AutoError:
         return AutoError(
             f"cannot {verb} run {rid}: it expired at {_when(record.expires_at)} without an"
             f" approval{_newest_other(store, record)}",
-            "a later run of the automation asks again; `auto trigger NAME` starts one now",
+            f"a later run asks again; `auto trigger {record.automation}` starts one now",
         )
     if record.state == ApprovalState.REJECTED:
         return AutoError(f"cannot {verb} run {rid}: it was rejected by {by} at {when}")
@@ -114,7 +109,7 @@ def refusal(store: StateStore, record: ApprovalRecord, verb: str) -> AutoError:
         return AutoError(
             f"cannot {verb} run {rid}: it was approved by {by} at {when}; the next runner"
             " tick deploys it",
-            "`auto approve RUN_ID` without --later deploys it now",
+            f"`auto approve {rid}` without --later deploys it now" if verb == "approve" else "",
         )
     run = store.run(rid)
     status = run.status.value if run is not None else "unknown"
@@ -208,8 +203,8 @@ def approve(
         )  # fmt: skip
         if result is None or not result.changed:
             current = result.approval if result is not None else record
-            if current.state == ApprovalState.EXPIRED and automation is not None:
-                _notify_end(store, config, settings, automation, current)
+            if record.state == ApprovalState.WAITING and current.state == ApprovalState.EXPIRED:
+                _tell(store, config, settings, current, automation)  # it expired just now
             raise refusal(store, current, "approve")
         decided, claimed_run = result.approval, result.run
     log.event("run approved", run=run.run_id, automation=record.automation, by=decided.decided_by)
@@ -251,15 +246,12 @@ def reject(
     who, note = approver(by), redact(comment.strip())[:MAX_COMMENT]
     result = store.decide_approval(run.run_id, approve=False, by=who, comment=note, now=utcnow())
     if result is None or not result.changed:
-        raise refusal(store, result.approval if result is not None else record, "reject")
+        current = result.approval if result is not None else record
+        if record.state == ApprovalState.WAITING and current.state == ApprovalState.EXPIRED:
+            _tell(store, config, settings, current)  # it expired just now
+        raise refusal(store, current, "reject")
     log.event("run rejected", run=run.run_id, automation=record.automation, by=who)
-    try:
-        automation: Automation | None = _automation(store, config, record.automation)
-    except AutoError as exc:
-        log.event("rejection not notified", run=run.run_id, reason=exc.message)
-        automation = None
-    if automation is not None:
-        _notify_end(store, config, settings, automation, result.approval)
+    _tell(store, config, settings, result.approval)
     return Decision(
         run_id=run.run_id, automation=record.automation, verdict="rejected", by=who,
         comment=note, would_deploy=approval.would_deploy(result.approval),
@@ -280,7 +272,7 @@ def on_tick(
     for record in expired:
         log.event("approval expired", automation=record.automation, run=record.run_id)
         if record.automation in by_name:
-            _notify_end(store, config, settings, by_name[record.automation], record)
+            notices.notify_end(store, config, settings, by_name[record.automation], record)
     outcomes: list[RunOutcome] = []
     for record in reversed(store.approvals(states=(ApprovalState.APPROVED,), limit=1000)):
         automation = by_name.get(record.automation)
@@ -299,69 +291,19 @@ def on_tick(
     return outcomes, [r.run_id for r in expired]
 
 
-def _notify_end(
+def _tell(
     store: StateStore,
     config: Config,
     settings: RunnerSettings,
-    automation: Automation,
     record: ApprovalRecord,
+    automation: Automation | None = None,
 ) -> None:
-    """``on_not_deployed`` for a rejected or expired run, recorded as its notify step."""
-    from qwak_auto.run.setup import steps_for
-
-    run = store.run(record.run_id)
-    if run is None:
-        return
-    steps = settings.steps or steps_for(config)
-    now = utcnow()
-    store.start_step(run.run_id, "notify", now)
-    summary = _summary(run, record, automation)
-    try:
-        ctx = _context(run, automation, config, store, settings)
-        detail: Mapping[str, Any] = steps.notifier().notify("not_deployed", summary, ctx)
-    except AutoError as exc:
-        detail = {"error": exc.message}
-    problem = f" (problems: {detail['error']})" if detail.get("error") else ""
-    store.finish_step(
-        run.run_id, "notify", StepStatus.OK, redact(f"not_deployed notifications handled{problem}"),
-        redact_obj(jsonable({"not_deployed": dict(detail)})), utcnow(),
-    )  # fmt: skip
-
-
-def _summary(run: RunRecord, record: ApprovalRecord, automation: Automation) -> RunSummary:
-    approved = approval.approved(record)
-    return RunSummary(
-        run_id=run.run_id,
-        automation=run.automation,
-        model_id=automation.model_id,
-        status=run.status.value,
-        trigger_reason=run.trigger_reason,
-        started_at=run.started_at,
-        ended_at=run.ended_at or datetime.now(UTC),
-        build_id=record.build_id,
-        commit=approved.build.commit,
-        decision=approved.decision,
-        error=run.error,
-    )
-
-
-def _context(
-    run: RunRecord,
-    automation: Automation,
-    config: Config,
-    store: StateStore,
-    settings: RunnerSettings,
-) -> RunContext:
-    log_dir = config.home / "runs" / run.run_id
-    log_dir.mkdir(parents=True, exist_ok=True)
-    return RunContext(
-        run_id=run.run_id,
-        automation=automation,
-        config=config,
-        store=store,
-        secrets=run_secrets(config, settings.environ),
-        trigger_reason=run.trigger_reason,
-        started_at=run.started_at,
-        log_dir=log_dir,
-        environ=settings.environ,
-    )
+    """``on_not_deployed`` for a run this command ended; best effort (the automation's file
+    may not be here: the record is complete without the notification)."""
+    if automation is None:
+        try:
+            automation = _automation(store, config, record.automation)
+        except AutoError as exc:
+            log.event("not notified", run=record.run_id, reason=exc.message)
+            return
+    notices.notify_end(store, config, settings, automation, record)

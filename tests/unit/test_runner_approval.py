@@ -200,3 +200,27 @@ def test_a_waiting_run_stops_its_heartbeat(
     outcome = runner.execute(record, automation, config, store, settings)
     assert outcome.status is RunStatus.AWAITING_APPROVAL
     assert "lease lost" not in capsys.readouterr().err
+
+
+def test_deciding_past_the_deadline_expires_and_tells(store, config, tmp_path) -> None:
+    path = tmp_path / "churn.yaml"
+    path.write_text(YAML.replace("approval_timeout: 8h", "approval_timeout: 1s"))
+    (automation,), _ = load_set((path,), config)
+    record = claim(store, automation)
+    register(store, [automation], record.started_at)
+    outcome = runner.execute(record, automation, config, store, settings_for(config, fakes()))
+    import time
+
+    time.sleep(1.2)
+    notifier = FakeNotifier()
+    with pytest.raises(AutoError, match=r"it expired at .* without an approval") as info:
+        approvals.reject(
+            outcome.run_id, config, store, settings_for(config, fakes(notifier=notifier))
+        )
+    assert info.value.exit_code == 1
+    assert notifier.events == ["not_deployed"]  # the expiry is told once, by whoever saw it
+    run = store.run(outcome.run_id)
+    assert run is not None
+    assert run.status is RunStatus.EXPIRED
+    ran, expired = approvals.on_tick(store, [automation], config, settings_for(config, fakes()))
+    assert (ran, expired) == ([], [])
