@@ -305,6 +305,11 @@ class ApprovalStore(SqlStore):
         """Waiting runs whose deadline passed end ``expired``; returns those (once each)."""
         now = utc(now)
         out: list[ApprovalRecord] = []
+        due = "SELECT run_id FROM approvals WHERE state = ? AND expires_at <= ? LIMIT 1"
+        with self._lock, self._transaction(write=False) as tx:
+            # every tick asks: only take the write lock when something is due
+            if tx.one(due, ApprovalState.WAITING.value, self._ts_in(now)) is None:
+                return ()
         with self._lock, self._transaction(write=True, lock="approvals-expire") as tx:
             rows = tx.rows(
                 f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE state = ? AND expires_at <= ?",
