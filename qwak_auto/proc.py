@@ -4,19 +4,30 @@ Every call takes an argv list (never a shell string), an explicit timeout and an
 environment. The program is looked up first; a missing one is a clear error that says how to
 install it. Output is captured and redacted; a failure raises :class:`ProcError` carrying the
 redacted argv, the exit status and the tail of stderr.
+
+Every program runs in a process group of its own, so a timeout (or a stopped step) stops it
+with everything it started. A program that :func:`run` waits for also dies with the thread
+that started it (``setpriv --pdeathsig KILL``, where util-linux has it): a runner killed with
+``kill -9`` takes its running git, pip or build harness along. While a run's step is active,
+the runner sets a :class:`Ledger` (:func:`ledger`): every program is recorded there before it
+is waited for, so the next tick can stop what a dead runner left, and once the ledger says
+the step was cancelled no new program starts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from qwak_auto import streams
 from qwak_auto.errors import ProcError
@@ -38,6 +49,68 @@ _debug = False
 def set_debug(enabled: bool) -> None:
     global _debug
     _debug = enabled
+
+
+class Ledger(Protocol):
+    """Where a run's step records the programs it starts (see the module docstring)."""
+
+    def started(self, pid: int, what: str, *, server: bool) -> None: ...
+    def finished(self, pid: int) -> None: ...
+    def cancelled(self) -> bool: ...
+
+
+_LEDGER: contextvars.ContextVar[Ledger | None] = contextvars.ContextVar("ledger", default=None)
+
+
+@contextlib.contextmanager
+def ledger(book: Ledger) -> Iterator[None]:
+    """Record every program started in this context (thread or copied context) in ``book``."""
+    token = _LEDGER.set(book)
+    try:
+        yield
+    finally:
+        _LEDGER.reset(token)
+
+
+@contextlib.contextmanager
+def unrecorded() -> Iterator[None]:
+    """Start shared programs (the local proxy) outside the current step's ledger: no step
+    owns them, so no step's cancellation stops them."""
+    token = _LEDGER.set(None)
+    try:
+        yield
+    finally:
+        _LEDGER.reset(token)
+
+
+def current_ledger() -> Ledger | None:
+    return _LEDGER.get()
+
+
+def _admit(argv: Sequence[str]) -> Ledger | None:
+    book = _LEDGER.get()
+    if book is not None and book.cancelled():
+        raise ProcError(
+            f"not started: {Path(argv[0]).name}: the step was stopped (timed out or interrupted)"
+        )
+    return book
+
+
+def _dies_with_parent(full: list[str]) -> list[str]:
+    """``setpriv --pdeathsig KILL -- argv`` where setpriv exists (Linux, util-linux)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or not sys.platform.startswith("linux"):
+        return full
+    return [setpriv, "--pdeathsig", "KILL", "--", *full]
+
+
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> bool:
+    """Signal a whole process group; False when it is gone."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,36 +164,43 @@ def run(
     if not argv:
         raise ProcError("empty command")
     exe = which(argv[0], env)
-    full = [exe, *argv[1:]]
+    book = _admit(argv)
+    full = _dies_with_parent([exe, *argv[1:]])
     _echo(argv)
     environment = dict(env) if env is not None else dict(os.environ)
+    if stdout is not None:
+        return _run_streaming(full, argv, timeout, environment, cwd, input, check, stdout, book)
     try:
-        if stdout is not None:
-            return _run_streaming(full, argv, timeout, environment, cwd, input, check, stdout)
-        completed = subprocess.run(
+        popen = subprocess.Popen(
             full,
             env=environment,
             cwd=cwd,
-            input=input,
-            capture_output=True,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
-            stdin=None if input is not None else subprocess.DEVNULL,
             errors="replace",
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired as exc:
+    except OSError as exc:
+        raise ProcError(f"could not start {Path(argv[0]).name}: {exc}", argv=_shown(argv)) from None
+    if book is not None:
+        book.started(popen.pid, Path(argv[0]).name, server=False)
+    try:
+        out, err = popen.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(popen)
+        out, err = popen.communicate()
         raise ProcError(
             f"{Path(argv[0]).name} did not finish within {timeout:g}s",
             "raise the step's timeout or find out why it hangs (run with --debug)",
             argv=_shown(argv),
-            stderr=redact(_text(exc.stderr))[-_TAIL:],
+            stderr=redact(_text(err))[-_TAIL:],
         ) from None
-    except OSError as exc:
-        raise ProcError(f"could not start {Path(argv[0]).name}: {exc}", argv=_shown(argv)) from None
-    result = Result(
-        _shown(argv), completed.returncode, redact(completed.stdout), redact(completed.stderr)
-    )
+    finally:
+        if book is not None:
+            book.finished(popen.pid)
+    result = Result(_shown(argv), popen.returncode, redact(out or ""), redact(err or ""))
     if check and result.returncode != 0:
         raise _failure(result)
     return result
@@ -159,9 +239,8 @@ def _run_streaming(
     input: str | None,
     check: bool,
     out: IO[str],
+    book: Ledger | None,
 ) -> Result:
-    import threading
-
     proc = subprocess.Popen(
         full,
         env=env,
@@ -173,6 +252,8 @@ def _run_streaming(
         errors="replace",
         start_new_session=True,
     )
+    if book is not None:
+        book.started(proc.pid, Path(argv[0]).name, server=False)
     lines: list[str] = []
     failed: list[BaseException] = []
 
@@ -210,6 +291,9 @@ def _run_streaming(
             argv=_shown(argv),
             stderr="".join(lines)[-_TAIL:],
         ) from None
+    finally:
+        if book is not None:
+            book.finished(proc.pid)
     reader.join(timeout=5)
     if failed:
         raise failed[0]
@@ -221,10 +305,9 @@ def _run_streaming(
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        proc.kill()
+    if not kill_group(proc.pid):
+        with contextlib.suppress(OSError):
+            proc.kill()
     proc.wait(timeout=10)
 
 
@@ -245,16 +328,12 @@ class Started:
     def stop(self, grace: float = 10.0) -> int:
         """SIGTERM the process group, then SIGKILL after ``grace`` seconds."""
         if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            except OSError:
+            if not kill_group(self.popen.pid, signal.SIGTERM):
                 self.popen.terminate()
             try:
                 self.popen.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                except OSError:
+                if not kill_group(self.popen.pid):
                     self.popen.kill()
                 self.popen.wait(timeout=grace)
         return self.popen.returncode
@@ -266,11 +345,14 @@ def start(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     log: Path | None = None,
+    die_with_parent: bool = False,
 ) -> Started:
-    """Start a long-running program in its own process group, its output to ``log``."""
+    """Start a long-running program in its own process group, its output to ``log``. It
+    outlives this process (a model server does) unless ``die_with_parent``."""
     if not argv:
         raise ProcError("empty command")
     exe = which(argv[0], env)
+    book = _admit(argv)
     _echo(argv)
     out: IO[bytes] | int = subprocess.DEVNULL
     if log is not None:
@@ -278,7 +360,7 @@ def start(
         out = log.open("ab")
     try:
         popen = subprocess.Popen(
-            [exe, *argv[1:]],
+            _dies_with_parent([exe, *argv[1:]]) if die_with_parent else [exe, *argv[1:]],
             env=dict(env) if env is not None else None,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -291,4 +373,6 @@ def start(
     finally:
         if not isinstance(out, int):
             out.close()
+    if book is not None:
+        book.started(popen.pid, Path(argv[0]).name, server=True)
     return Started(_shown(argv), popen)

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from qwak_auto.errors import SourceError
+from qwak_auto import proc
+from qwak_auto.errors import ProcError, SourceError
 from qwak_auto.redact import redact, register
 from qwak_auto.run.contracts import Checkout, RunContext
 
@@ -268,27 +269,21 @@ class GitSource:
     # ------------------------------------------------------------ git calls
 
     def _git(self, args: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> str:
-        from git.cmd import Git
-        from git.exc import GitCommandError
-
+        # Through proc, like every program: its own process group, recorded in the step's
+        # ledger, killed with the runner (GitPython's own spawning would do none of that).
         try:
-            out = Git(str(cwd) if cwd else None).execute(
-                ["git", *args],
-                env=dict(env),
-                kill_after_timeout=self.timeout,
-                with_extended_output=False,
-                with_exceptions=True,
-            )
-        except GitCommandError as exc:
+            result = proc.run(["git", *args], timeout=self.timeout, env=env, cwd=cwd)
+        except ProcError as exc:
             command = next(a for a in args if not a.startswith("-") and "/" not in a)
-            reason = _reason(redact(str(exc.stderr or exc.stdout or "")), exc.status)
-            if "Timeout" in str(exc) or "did not complete" in str(exc):
+            if "did not finish" in exc.message:
                 reason = f"did not finish within {self.timeout:g}s"
+            else:
+                reason = _reason(exc.stderr or exc.stdout or "", exc.returncode)
             raise SourceError(
                 f"git {command} failed: {reason}",
                 "check git_uri, git_branch and the access secret (run with --debug)",
             ) from None
-        return str(out).strip()
+        return result.stdout.strip()
 
     def _fetch(self, repo: Path, url: str, refspecs: Sequence[str], env: Mapping[str, str]) -> None:
         self._git(

@@ -25,7 +25,7 @@ from qwak_auto.redact import redact, redact_obj
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import BuildSpec
-    from qwak_auto.builders.deps import Dependencies
+    from qwak_auto.builders.requirements import Dependencies
     from qwak_auto.run.contracts import BuildResult, Checkout, Display, RunContext
     from qwak_auto.state.base import BuildRecord, StateStore
 

@@ -41,8 +41,9 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from qwak_auto import proc
 from qwak_auto.builders import common, docker_deps, docker_result, dockerfile, images
-from qwak_auto.builders.deps import Dependencies, detect
+from qwak_auto.builders.deps import detect
 from qwak_auto.builders.docker_deps import DepsImage, last_error, reason
+from qwak_auto.builders.requirements import Dependencies
 from qwak_auto.errors import AutoError, BuildError, ProcError
 from qwak_auto.platform import docker as docker_cli
 from qwak_auto.run.contracts import BuildResult, Checkout, RunContext

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from qwak_auto import proc
 from qwak_auto.builders import common, dockerfile
-from qwak_auto.builders.deps import PIP_CUTOFF_NOTE, Dependencies
+from qwak_auto.builders.requirements import PIP_CUTOFF_NOTE, Dependencies
 from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.platform import docker as docker_cli
 

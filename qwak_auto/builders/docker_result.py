@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto.builders import common, dockerfile
-from qwak_auto.builders.deps import Dependencies
 from qwak_auto.builders.docker_deps import DepsImage
+from qwak_auto.builders.requirements import Dependencies
 from qwak_auto.platform import docker as docker_cli
 from qwak_auto.run.contracts import BuildResult
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from qwak_auto.automation.model import CpuResources, GpuResources
 from qwak_auto.automation.units import memory_bytes
-from qwak_auto.builders.deps import PIP_WITH_CUTOFF
+from qwak_auto.builders.requirements import PIP_WITH_CUTOFF
 
 VENV = "/opt/venv"
 AUTO_DIR = "/opt/auto"  # holds the qwak_auto package source (the .pth points here)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from qwak_auto import proc
-from qwak_auto.builders.deps import (
+from qwak_auto.builders.requirements import (
     PIP_CUTOFF_NOTE,
     PIP_WITH_CUTOFF,
     Dependencies,

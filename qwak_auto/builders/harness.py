@@ -302,7 +302,9 @@ class TestServer:
             "--variation", "build",
             "--build-id", request.build_id,
         ]  # fmt: skip
-        self.server = proc.start(argv, env=dict(os.environ), cwd=request.out_dir, log=self.log)
+        self.server = proc.start(
+            argv, env=dict(os.environ), cwd=request.out_dir, log=self.log, die_with_parent=True
+        )
 
     def stop(self, show_log: bool) -> None:
         """Stop the server. Its own log (gunicorn's lines) stays out of the build's output

@@ -13,8 +13,9 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from qwak_auto import proc
 from qwak_auto.builders import common
-from qwak_auto.builders.deps import Dependencies, detect
+from qwak_auto.builders.deps import detect
 from qwak_auto.builders.env import BuildEnv, ensure_env
+from qwak_auto.builders.requirements import Dependencies
 from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
 

@@ -65,6 +65,7 @@ class LocalDeployer:
             automation=ctx.automation.name,
             run_id=ctx.run_id,
             rollout=spec.rollout or SMOKE_ONLY,
+            cancelled=ctx.cancelled,
         )
 
 
@@ -156,13 +157,14 @@ def deploy_build(
     )  # fmt: skip
     for old in _replaced(store, target, serving):
         retire(store, old, status=replaced_status, home=config.home, environ=environ)
+    watched = [f"{w['phase']}: {w['reason']}" for w in serving.detail.get("windows", [])]
     return DeployOutcome(
         environment=target.environment,
         variation=target.variation,
         deployment_id=serving.deployment_id,
         address=site.address,
         status="serving",
-        reason=str(serving.detail.get("smoke", "")),
+        reason="; ".join([str(serving.detail.get("smoke", "")), *watched]),
     )
 
 
@@ -318,8 +320,8 @@ def _home_of(record: DeploymentRecord | None) -> Path | None:
 
 def recover(store: StateStore, home: Path, environ: Mapping[str, str]) -> list[str]:
     """Finish the local deployments a dead runner left half done: their traffic goes back
-    to the builds that served before, their servers stop, they are recorded rolled back.
-    Returns one line per deployment finished."""
+    to the builds that served before, their servers stop, and they are recorded failed
+    (never took traffic) or rolled back. Returns one line per deployment finished."""
     done = []
     sites = Sites(store, home, environ)
     for status in UNFINISHED:
@@ -335,9 +337,14 @@ def recover(store: StateStore, home: Path, environ: Mapping[str, str]) -> list[s
                 sites.save(site.with_backends(restored))
                 sites.apply()
             backends.stop(record.detail, environ, grace=5)
-            reason = f"the runner stopped while this deployment was {status}; rolled back"
-            store.save_deployment(replace(record, status="rolled_back", reason=reason))
-            done.append(f"{record.deployment_id} ({record.model_id}): {reason}")
+            if status == "starting":  # it never took traffic
+                outcome, reason = "failed", "the runner stopped while this deployment started"
+            else:
+                outcome = "rolled_back"
+                reason = f"the runner stopped during the {record.detail.get('phase', status)}"
+                reason += "; its traffic went back to the build that served before"
+            store.save_deployment(replace(record, status=outcome, reason=reason))
+            done.append(f"deployment {record.deployment_id} ({record.model_id}): {reason}")
     return done
 
 

@@ -71,11 +71,15 @@ def http_bytes(
     body: bytes | None = None,
     content_type: str = "application/json",
     timeout: float = 2.0,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[int, bytes]:
     """One request to 127.0.0.1:port; (status, body). Raises OSError."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        headers = {"Content-Type": content_type} if body is not None else {}
+        headers = {
+            **({"Content-Type": content_type} if body is not None else {}),
+            **(headers or {}),
+        }
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         return resp.status, resp.read()

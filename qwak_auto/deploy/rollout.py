@@ -25,7 +25,7 @@ from qwak_auto import log
 from qwak_auto.automation.rollout import Rollout
 from qwak_auto.deploy import backends, processes, traffic, watch
 from qwak_auto.deploy.sites import Backend, Site, Sites
-from qwak_auto.errors import RolledBack
+from qwak_auto.errors import DeployError, RolledBack
 from qwak_auto.state.base import DeploymentRecord, StateStore
 
 POLL = 1.0  # seconds between two looks at the new build's metrics
@@ -54,7 +54,14 @@ def take_traffic(
     baseline = watch.scrape(int(record.detail["backend_port"]))  # the smoke's answers excluded
     phases = [(p, f"canary {p}%", rollout.step_seconds) for p in rollout.canary_steps]
     phases.append((100, "bake", rollout.bake_seconds))
-    for percent, phase, seconds in phases if before else [(100, "bake", 0)]:
+    for index, (percent, phase, seconds) in enumerate(phases if before else [(100, "bake", 0)]):
+        if cancelled():  # the run stopped (timed out): a late deploy never moves traffic
+            if index:
+                _undo(sites, site, before, record, environ, baseline)
+            raise DeployError(
+                f"the run was stopped before the {phase}; the new build took no more traffic",
+                "the previous build serves all of the traffic",
+            )
         site, record = _shift(sites, site, before, new, percent, record, store, phase)
         if seconds <= 0:
             continue

@@ -20,6 +20,9 @@ from qwak_auto.deploy import processes
 from qwak_auto.errors import DeployError
 
 REQUEST_TIMEOUT = 30.0
+# The model server answers these like any request but neither counts nor logs them: they are
+# not client traffic, and a replayed production request must not be logged twice.
+SMOKE_HEADER = {"X-Auto-Smoke": "1"}
 MAX_SEGMENTS = 20  # the newest segments a replay reads
 
 
@@ -77,7 +80,9 @@ def batches(body: bytes, size: int) -> list[bytes]:
 
 def _send(port: int, path: str, body: bytes, what: str) -> None:
     try:
-        status, answer = processes.http_bytes(port, "POST", path, body, timeout=REQUEST_TIMEOUT)
+        status, answer = processes.http_bytes(
+            port, "POST", path, body, timeout=REQUEST_TIMEOUT, headers=SMOKE_HEADER
+        )
     except OSError as exc:
         raise DeployError(
             f"smoke: {what} got no answer from the new build: {exc}",

@@ -233,12 +233,13 @@ def ensure(
     env["XDG_DATA_HOME"] = str(folder(home) / "data")
     env["XDG_CONFIG_HOME"] = str(folder(home) / "config")
     try:
-        started = proc.start(
-            [caddy_binary(), "run", "--config", str(path), "--pidfile", str(pid_file)],
-            env=env,
-            log=folder(home) / "caddy.out",
-            cwd=folder(home),
-        )
+        with proc.unrecorded():  # shared by every deployment: no run's step owns it
+            started = proc.start(
+                [caddy_binary(), "run", "--config", str(path), "--pidfile", str(pid_file)],
+                env=env,
+                log=folder(home) / "caddy.out",
+                cwd=folder(home),
+            )
     except ProcError as exc:
         raise DeployError(f"could not start the local proxy (Caddy): {exc.message}") from None
     deadline = time.monotonic() + START_TIMEOUT

@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from qwak_auto import proc
+
 if TYPE_CHECKING:
     from qwak_auto.analytics.query import ScalarResult
     from qwak_auto.automation.model import Automation, BuildSpec, MetricTrigger
@@ -51,6 +53,12 @@ class RunContext:
     log_dir: Path  # config.home / "runs" / run_id: each step may write <step>.log here
     environ: Mapping[str, str] = field(default_factory=dict)  # the runner's own environment
     display: DisplayFactory | None = None  # where long steps show progress (None: nowhere)
+
+    def cancelled(self) -> bool:
+        """True once the running step was stopped (timed out, interrupted): a step checks
+        it before it changes anything outside (a deployer before it moves traffic)."""
+        book = proc.current_ledger()
+        return book is not None and book.cancelled()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

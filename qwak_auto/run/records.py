@@ -135,4 +135,6 @@ def decision_note(d: Decision) -> tuple[str, Any]:
 
 def deploy_note(outcomes: tuple[DeployOutcome, ...]) -> tuple[str, Any]:
     where = ", ".join(f"{o.environment}/{o.variation} at {o.address}" for o in outcomes)
-    return f"serving on {where}", {"deployments": [outcome_detail(o) for o in outcomes]}
+    how = "; ".join(o.reason for o in outcomes if o.reason)
+    reason = f"serving on {where}" + (f" ({how})" if how else "")
+    return reason, {"deployments": [outcome_detail(o) for o in outcomes]}

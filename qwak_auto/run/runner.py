@@ -27,6 +27,7 @@ What each step records: :mod:`qwak_auto.run.records`.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,7 +35,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from qwak_auto import log
+from qwak_auto import log, proc
 from qwak_auto.errors import AutoError
 from qwak_auto.redact import redact, redact_obj
 from qwak_auto.run import approval
@@ -49,6 +50,7 @@ from qwak_auto.run.contracts import (
     RunSummary,
 )
 from qwak_auto.run.control import Heartbeat, utcnow
+from qwak_auto.run.processes import StepLedger
 from qwak_auto.run.records import (
     RunOutcome,
     StepFailed,
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _POLL = 0.1  # how often a waiting runner looks at the clock and the stop flag
+CANCEL_WAIT = 15.0  # seconds a cancelled step gets to undo what it started
 
 
 class Runner:
@@ -283,17 +286,19 @@ class Runner:
         return redact_obj({"error": failed.reason, **failed.detail})  # type: ignore[no-any-return]
 
     def _call(self, name: str, fn: Callable[[], T]) -> T:
-        """Run ``fn`` in a worker thread; fail it on timeout, interrupt it on a second stop.
-
-        A thread cannot be killed: on timeout the step is recorded failed and the runner moves
-        on; the worker is a daemon thread, and programs it started have their own timeouts
-        (proc.run)."""
+        """Run ``fn`` in a worker thread with its own process ledger; on timeout or a second
+        stop the step is cancelled: every program it started is stopped (SIGTERM, then
+        SIGKILL), no new one starts, a deployer checks :attr:`RunContext.cancelled` before it
+        moves traffic, and the step is recorded failed (or interrupted). A thread cannot be
+        killed; what it still does after that can start nothing and switch nothing."""
         box: dict[str, Any] = {}
         done = threading.Event()
+        book = StepLedger(self.store, self.run.run_id, name)
 
         def work() -> None:
             try:
-                box["value"] = fn()
+                with proc.ledger(book):
+                    box["value"] = fn()
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting runner
                 box["error"] = exc
             finally:
@@ -301,18 +306,33 @@ class Runner:
 
         limit = self.timeouts.get(name, DEFAULT_TIMEOUTS.get(name, 600.0))
         started = time.monotonic()
-        threading.Thread(target=work, name=f"auto-step-{name}", daemon=True).start()
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run, args=(work,), name=f"auto-step-{name}", daemon=True
+        ).start()
         while not done.wait(_POLL):
             if self.stop.hard.is_set():
+                self._cancel(name, book, done)
                 raise StepFailed(
                     name, f"interrupted ({self.stop.signal}) while running", StepStatus.INTERRUPTED
                 )
             if time.monotonic() - started > limit:
+                self._cancel(name, book, done)
                 raise StepFailed(name, f"timed out after {limit:g} s")
         if "error" in box:
+            book.stop()  # whatever a failed step left running
             raise as_failure(name, box["error"]) from None
+        book.keep_servers()  # a deployment's model servers are its own now
+        book.stop()
         value: T = box["value"]
         return value
+
+    @staticmethod
+    def _cancel(name: str, book: StepLedger, done: threading.Event) -> None:
+        stopped = book.stop()
+        done.wait(CANCEL_WAIT)  # let the step notice and undo what it started
+        if stopped:
+            log.event("stopped the programs of a cancelled step", step=name, programs=stopped)
 
     def _between(self, finished: str) -> None:
         if self._beat is not None and self._beat.lost:

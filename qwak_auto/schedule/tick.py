@@ -25,6 +25,7 @@ from qwak_auto.automation.problems import Problem
 from qwak_auto.errors import AutoError
 from qwak_auto.run.control import utcnow
 from qwak_auto.run.records import RunOutcome
+from qwak_auto.run.recovery import recover
 from qwak_auto.run.runner import execute
 from qwak_auto.run.setup import RunnerSettings
 from qwak_auto.schedule import approvals
@@ -190,6 +191,8 @@ def _tick(
     abandoned = store.abandon_expired(utcnow())
     for run in abandoned:
         log.event("run abandoned", automation=run.automation, run=run.run_id, error=run.error)
+    for line in recover(store, tick.config, tick.settings.environ):
+        log.event("recovered", what=line)
     records = register(store, automations, now)
     # Waiting runs past their deadline end expired; approved ones are deployed (once).
     continued, _expired = approvals.on_tick(store, automations, tick.config, tick.settings)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import json
 import os
 import random
@@ -190,6 +191,10 @@ class ServeApp:
         self, route: str, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         started = time.perf_counter()
+        # auto's own smoke requests before a build takes traffic: answered like any other,
+        # never counted as client traffic nor logged as production predictions
+        record = environ.get("HTTP_X_AUTO_SMOKE") != "1"
+        fail = functools.partial(self._fail, record=record)
         request: adapters.Request | None = None
         stage = "read the request"
         try:
@@ -215,22 +220,20 @@ class ServeApp:
             stage = "encode the prediction"
             output = outputs.write_output(iface, result)
         except BadRequest as exc:
-            return self._fail(route, 400, str(exc), "bad_request", started, None, start_response)
+            return fail(route, 400, str(exc), "bad_request", started, None, start_response)
         except Refused as exc:
             payload = request.payload if request else None
-            return self._fail(
+            return fail(
                 route, exc.code, exc.message, exc.reason, started, payload, start_response,
                 exc.headers,
             )  # fmt: skip
         except adapters.AdapterError as exc:
             payload = request.payload if request else None
-            return self._fail(
-                route, exc.code, exc.message, "adapter", started, payload, start_response
-            )
+            return fail(route, exc.code, exc.message, "adapter", started, payload, start_response)
         except Exception as exc:  # noqa: BLE001 - never a traceback to the client
             message = f"cannot {stage}: {type(exc).__name__}: {exc}"
             payload = request.payload if request else None
-            return self._fail(route, 500, message, "encode", started, payload, start_response)
+            return fail(route, 500, message, "encode", started, payload, start_response)
         data, content_type = output.body, output.content_type
         if route == "invocations":
             if output.log_text is None:
@@ -238,14 +241,14 @@ class ServeApp:
                     f"the model answers {output.content_type}, which MLflow's JSON protocol "
                     f"cannot carry; call POST /v1/{self.settings.model_id}/predict instead"
                 )
-                return self._fail(
-                    route, 406, message, "not_acceptable", started, None, start_response
-                )
+                return fail(route, 406, message, "not_acceptable", started, None, start_response)
             data, content_type = ('{"predictions": ' + output.log_text + "}").encode(), JSON
         start_response(
             "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
         )
         elapsed = time.perf_counter() - started
+        if not record:
+            return [data]
         self.metrics.observe(route, 200, elapsed, request.payload.size)
         iface = self._interface(model)
         if self._sampled(iface):
@@ -276,7 +279,11 @@ class ServeApp:
         payload: Payload | None,
         start_response: StartResponse,
         headers: Sequence[tuple[str, str]] = (),
+        *,
+        record: bool = True,
     ) -> Iterable[bytes]:
+        if not record:
+            return reply(start_response, code, {"error": redact(message)}, headers, route=route)
         elapsed = time.perf_counter() - started
         self.metrics.observe(route, code, elapsed, payload.size if payload else None)
         self.metrics.error(reason)

@@ -178,6 +178,28 @@ def build_page(build: BuildRecord, deployments: Sequence[DeploymentRecord], zone
     return page(f"build {build.build_id}", "".join(body))
 
 
+def _windows(windows: Any) -> list[str]:
+    """The rollout's watched windows: phase, verdict and the figures it was judged on."""
+    if not isinstance(windows, list) or not windows:
+        return []
+    rows = [
+        [
+            t(str(w.get("phase", ""))),
+            t({True: "passed", False: "breach", None: "no verdict"}.get(w.get("verdict"), "?")),
+            t(str(w.get("requests", ""))),
+            t(str(w.get("errors", ""))),
+            t("—" if w.get("p99_ms") is None else f"{w['p99_ms']} ms"),
+            t(str(w.get("reason", ""))),
+        ]
+        for w in windows
+        if isinstance(w, dict)
+    ]
+    return [
+        "<h2>Rollout</h2>",
+        table("windows", ("phase", "verdict", "answers", "5xx", "p99", "why"), rows),
+    ]
+
+
 def deployment_page(
     record: DeploymentRecord, zone: str, traffic: tuple[Traffic | None, str]
 ) -> str:
@@ -198,11 +220,16 @@ def deployment_page(
         pairs.append(
             ("server log", f'<a href="/deployments/{t(record.deployment_id)}/log">serve.log</a>')
         )
+    if isinstance(detail.get("phase"), str):
+        weights = detail.get("weights") or {}
+        shown = ", ".join(f"{k}: {v}" for k, v in weights.items()) if weights else "—"
+        pairs += [("rollout phase", t(detail["phase"])), ("weights", t(shown))]
     cells = traffic_cells(*traffic)
     body = [
         BACK,
         f"<h1>Deployment {t(record.deployment_id)}</h1>",
         _kv(pairs),
+        *_windows(detail.get("windows")),
         "<h2>Last hour</h2>",
         table(
             "deployments",

@@ -12,6 +12,7 @@ import base64
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class GitServer:
     url: str = ""
     accepted: int = 0
     refused: int = 0
+    delay: float = 0.0  # seconds every request waits (a slow network, for fault tests)
     seen: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
     def repo_url(self, name: str) -> str:
@@ -88,6 +90,8 @@ def _handler(server: GitServer, cgi: Path) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             server.seen.append((self.command, self.path, dict(self.headers.items())))
+            if server.delay:
+                time.sleep(server.delay)
             if not server.authorised(self.headers.get("Authorization")):
                 server.refused += 1
                 self.send_response(401)

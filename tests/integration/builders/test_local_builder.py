@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.builders.deps import Dependencies
 from qwak_auto.builders.env import ensure_env
 from qwak_auto.builders.local import LocalBuilder
+from qwak_auto.builders.requirements import Dependencies
 from qwak_auto.errors import BuildError
 from qwak_auto.source import GitSource
 from qwak_auto.state.base import StateStore

@@ -221,3 +221,25 @@ def test_credentials_need_the_deployments_token(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_proxy_that_is_gone_comes_back_with_its_routes(world: World) -> None:
+    from qwak_auto.deploy.processes import stop_pid
+    from qwak_auto.run.recovery import recover
+
+    port = _port(_deploy(world, "A").address)
+    pid = traffic.pid(world.config.home)
+    assert pid is not None
+    stop_pid(pid, grace=0.1)  # crashed, or the machine rebooted
+    assert not traffic.running(world.config.home)
+    done = recover(world.store, world.config, ENV)  # what the next tick does
+    assert "local proxy started again (it was gone), with the recorded routes" in done
+    status, body = request(port, "POST", "/v1/churn/predict", [{"x": 1}])
+    assert (status, body[0]["build"]) == (200, "A")
+
+
+def test_request_bodies_are_capped_at_the_proxy(world: World) -> None:
+    port = _port(_deploy(world, "A").address)
+    big = b"[" + b'{"x": 1},' * 1_200_000 + b'{"x": 1}]'  # about 11 MiB
+    status, _ = request(port, "POST", "/v1/churn/predict", raw=big, timeout=60)
+    assert status == 413

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.builders import deps
+from qwak_auto.builders import depfiles, deps, requirements
 from qwak_auto.errors import BuildError
 
 
@@ -50,7 +50,7 @@ def test_no_dependency_file_gives_base_packages(tmp_path: Path) -> None:
     root, main = project(tmp_path, {})
     found = deps.detect(root, main, None)
     assert found.kind == "none"
-    assert found.specs() == deps.BASE_PACKAGES
+    assert found.specs() == requirements.BASE_PACKAGES
 
 
 def test_digest_is_stable_and_depends_on_requirements(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_poetry(tmp_path: Path) -> None:
     ],
 )
 def test_poetry_constraints(constraint: str, expected: str) -> None:
-    assert deps.poetry_constraint(constraint) == expected
+    assert depfiles.poetry_constraint(constraint) == expected
 
 
 CONDA = """\

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from qwak_auto.builders import env
-from qwak_auto.builders.deps import Dependencies, Requirement
+from qwak_auto.builders.requirements import Dependencies, Requirement
 
 
 def test_tool_env_keeps_only_what_installers_need() -> None:
