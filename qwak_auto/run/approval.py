@@ -167,6 +167,14 @@ def wait(
     return RunStatus.AWAITING_APPROVAL, "", summary
 
 
+def resumed(summary: RunSummary, approved: Approved) -> RunSummary:
+    """The summary of a continued run: the build and decision it waited with."""
+    build = approved.build
+    return replace(
+        summary, build_id=build.build_id, commit=build.commit, decision=approved.decision
+    )
+
+
 def approved(record: ApprovalRecord) -> Approved:
     """The build and decision recorded when the run reached approval."""
     b: Mapping[str, Any] = record.detail.get("build") or {}

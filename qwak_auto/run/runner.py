@@ -8,8 +8,8 @@ is recorded in the state store with its start, end, status and a one-line human 
 - ``failed`` when a step fails ("step build: <reason>"); an unexpected exception in a step
   is recorded as failed with its type and message, never lost;
 - ``not_deployed`` when the gate keeps the serving model (not a failure);
-- ``awaiting_approval`` (``requires_approval``): it waits for a person, holding no runner
-  (:mod:`qwak_auto.run.approval`); once approved it continues at its deploy step;
+- ``awaiting_approval`` (:mod:`qwak_auto.run.approval`): it waits for a person, holding no
+  runner; once approved it continues at its deploy step;
 - ``succeeded`` when every environment serves the new build;
 - ``interrupted`` when a stop was requested (SIGTERM/SIGINT): the current step finishes and
   no further step starts; a second request interrupts the current step as well.
@@ -52,6 +52,8 @@ from qwak_auto.run.contracts import (
 from qwak_auto.run.control import Heartbeat, utcnow
 from qwak_auto.run.processes import StepLedger
 from qwak_auto.run.records import (
+    EVENTS,
+    Ended,
     RunOutcome,
     StepFailed,
     StepFailedInside,
@@ -60,6 +62,7 @@ from qwak_auto.run.records import (
     checkout_note,
     decision_note,
     deploy_note,
+    ended,
     jsonable,
     replace_summary,
 )
@@ -108,7 +111,6 @@ class Runner:
 
     # -- the run ------------------------------------------------------------------------
     def execute(self, approved: approval.Approved | None = None) -> RunOutcome:
-        """Run it from the start, or (``approved``) continue an approved run at its deploy."""
         log_dir = self.config.home / "runs" / self.run.run_id
         log_dir.mkdir(parents=True, exist_ok=True)
         ctx = RunContext(
@@ -143,12 +145,7 @@ class Runner:
             summary = replace_summary(
                 summary, status=status.value, error=error, ended_at=self.clock()
             )
-            event = {
-                RunStatus.SUCCEEDED: "success",
-                RunStatus.NOT_DEPLOYED: "not_deployed",
-                RunStatus.AWAITING_APPROVAL: "approval_needed",
-                RunStatus.SUPERSEDED: "not_deployed",
-            }.get(status, "error")
+            event = EVENTS.get(status, "error")
             self._notify_step(notifier, event, summary, ctx)
             # owner=: a runner whose lease was taken over must not overwrite the new attempt
             self.store.finish_run(
@@ -201,20 +198,15 @@ class Runner:
                 )  # fmt: skip
             summary = self._deploy_step(build, ctx, summary)
         except StepFailed as failed:
-            return self._failed(failed, summary)
+            return ended(failed, summary)
         return RunStatus.SUCCEEDED, "", summary
 
-    def _resume(
-        self, ctx: RunContext, summary: RunSummary, approved: approval.Approved
-    ) -> tuple[RunStatus, str, RunSummary]:
-        build = approved.build
-        summary = replace_summary(
-            summary, build_id=build.build_id, commit=build.commit, decision=approved.decision
-        )
+    def _resume(self, ctx: RunContext, summary: RunSummary, approved: approval.Approved) -> Ended:
+        summary = approval.resumed(summary, approved)
         try:
-            return RunStatus.SUCCEEDED, "", self._deploy_step(build, ctx, summary)
+            return RunStatus.SUCCEEDED, "", self._deploy_step(approved.build, ctx, summary)
         except StepFailed as failed:
-            return self._failed(failed, summary)
+            return ended(failed, summary)
 
     def _deploy_step(self, build: BuildResult, ctx: RunContext, summary: RunSummary) -> RunSummary:
         self._start("deploy")
@@ -223,15 +215,6 @@ class Runner:
         finally:
             self.sink.deployments(self.store, self.automation.model_id)
         return replace_summary(summary, deployments=outcomes)
-
-    @staticmethod
-    def _failed(failed: StepFailed, summary: RunSummary) -> tuple[RunStatus, str, RunSummary]:
-        error = f"step {failed.step}: {failed.reason}"
-        if failed.status == StepStatus.INTERRUPTED:
-            return RunStatus.INTERRUPTED, error, summary
-        if failed.rolled_back:
-            return RunStatus.ROLLED_BACK, error, summary
-        return RunStatus.FAILED, error, summary
 
     def _deploy(self, build: BuildResult, ctx: RunContext) -> tuple[DeployOutcome, ...]:
         outcomes: list[DeployOutcome] = []
@@ -410,8 +393,7 @@ def execute(
     settings: RunnerSettings,
     approved: approval.Approved | None = None,
 ) -> RunOutcome:
-    """Run one claimed run to its end and record it (see the module docstring); with
-    ``approved``, continue an approved run from its deploy step."""
+    """Run one claimed run to its end and record it (``approved``: from its deploy step)."""
     return Runner(
         run=run, automation=automation, config=config, store=store, settings=settings
     ).execute(approved)

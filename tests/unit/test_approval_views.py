@@ -16,7 +16,6 @@ from qwak_auto.state.base import ApprovalRecord, ApprovalState, StateStore
 from qwak_auto.ui.app import Dashboard
 from qwak_auto.views import approvals, history
 
-NOW = datetime.now(UTC)
 DETAIL = {
     "build": {"build_id": "b-7", "commit": "0123456789abcdef"},
     "decision": {"metric_name": "f1", "value": 0.71, "threshold": 0.65, "threshold_source": "sql"},
@@ -38,8 +37,8 @@ def store(config: Config) -> Iterator[StateStore]:
 
 @pytest.fixture
 def waiting(store: StateStore) -> str:
-    """A run of `churn` that has waited 90 minutes."""
-    asked = NOW - timedelta(minutes=90)
+    """A run of `churn` that has waited 90 minutes (the dashboard asks the real clock)."""
+    asked = datetime.now(UTC) - timedelta(minutes=90)
     store.upsert_automation(
         name="churn", model_id="churn", spec_hash="h", file="f", enabled=True, now=asked
     )
@@ -68,19 +67,21 @@ def test_age(seconds: float, text: str) -> None:
 def test_status_lists_the_waiting_run_with_age_and_what_it_deploys(
     store: StateStore, config: Config, waiting: str
 ) -> None:
-    (item,) = approvals.waiting(store, NOW, "churn")
+    (asked,) = store.approvals("churn")
+    now = asked.requested_at + timedelta(minutes=90)
+    (item,) = approvals.waiting(store, now, "churn")
     assert item["run_id"] == waiting
     assert item["age"] == "1h 30m"
     assert item["would_deploy"] == "build b-7 (commit 0123456789ab) to prod/default"
     assert item["metric"] == "f1 0.71 vs threshold 0.65 (sql)"
     assert item["approve_command"] == f"auto approve {waiting}"
-    expires = (NOW + timedelta(hours=22, minutes=30)).strftime("%Y-%m-%d %H:%M")
+    expires = (now + timedelta(hours=22, minutes=30)).strftime("%Y-%m-%d %H:%M")
     assert approvals.line(item) == (
         f"waiting 1h 30m, expires {expires} UTC; approving deploys build b-7"
         " (commit 0123456789ab) to prod/default (gate: f1 0.71 vs threshold 0.65 (sql));"
         f" approve: auto approve {waiting}"
     )
-    (row,) = history.status((), store, config, NOW)  # recorded, not in the files
+    (row,) = history.status((), store, config, now)  # recorded, not in the files
     assert [w["run_id"] for w in row["waiting"]] == [waiting]
     (run,) = history.history(store, "churn")
     assert run["status"] == "awaiting_approval"
@@ -92,9 +93,10 @@ def test_status_lists_the_waiting_run_with_age_and_what_it_deploys(
 
 
 def test_an_approved_run_waits_for_a_runner(store: StateStore, waiting: str) -> None:
-    decided = store.decide_approval(waiting, approve=True, by="alice", comment="", now=NOW)
+    now = datetime.now(UTC)
+    decided = store.decide_approval(waiting, approve=True, by="alice", comment="", now=now)
     assert decided is not None
-    (item,) = approvals.waiting(store, NOW)
+    (item,) = approvals.waiting(store, now)
     assert approvals.line(item) == (
         "approved by alice; the next runner tick deploys build b-7 (commit 0123456789ab)"
         " to prod/default"
