@@ -59,6 +59,7 @@ def _root(
 def _register() -> None:
     # Each area owns one module; importing it registers its commands on `app`.
     from qwak_auto.cli import (  # noqa: F401
+        approve,
         build,
         deploy,
         gate,

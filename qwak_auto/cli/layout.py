@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Check and plan", ("validate", "plan")),
-    ("Run", ("run", "trigger", "status", "history", "ui")),
+    ("Run", ("run", "trigger", "status", "history", "approve", "reject", "ui")),
     ("Build and serve", ("build", "logs", "deploy", "rollback", "undeploy")),
     ("Data and monitoring", ("query", "ingest", "metrics")),
     ("Production and migration", ("render", "import-qwak")),

@@ -90,11 +90,22 @@ def status_command(
         ["automation", "trigger", "enabled", "last run", "next fire", "deployed"],
         table,
     )
+    _render_waiting(rows)
     if proxy and proxy != "running":
         console.out(f"local proxy: {proxy}")
     if problems:
         where = path if path is not None else " ".join(map(str, roots))
         console.out(f"{len(problems)} problem(s) in the files: run `auto validate {where}`")
+
+
+def _render_waiting(rows: list[dict[str, Any]]) -> None:
+    """Each run that waits for approval, with its age and what approving deploys."""
+    from qwak_auto import console
+    from qwak_auto.views.approvals import line
+
+    for r in rows:
+        for item in r["waiting"]:
+            console.out(f"{r['name']}: run {item['run_id']} {line(item)}")
 
 
 def _rollout(rollout: dict[str, Any] | None) -> str:
@@ -137,6 +148,11 @@ def render_detail(detail: dict[str, Any]) -> None:
     )
     if detail["error"]:
         console.out(f"error: {detail['error']}")
+    approval = detail.get("approval")
+    if approval and approval["state"] in ("waiting", "approved"):
+        from qwak_auto.views.approvals import line
+
+        console.out(f"approval: {line(approval)}")
     rows = [
         [
             s["name"],
@@ -198,11 +214,20 @@ def history_command(
                 _time(r["started_at"]),
                 r["status"],
                 r["trigger_reason"],
-                r["error"],
+                r["error"] or _waiting_note(r),
             ]
             for r in rows
         ],
     )
+
+
+def _waiting_note(row: dict[str, Any]) -> str:
+    approval = row.get("approval")
+    if not approval or approval["state"] not in ("waiting", "approved"):
+        return ""
+    from qwak_auto.views.approvals import line
+
+    return line(approval)
 
 
 @app.command("plan")
@@ -270,6 +295,13 @@ def _render_plan(p: dict[str, Any]) -> None:
     where = f"{a['source']}" + (f"#{a['path']}" if a["path"] else "")
     console.out(f"  does: build {where} @ {a['branch']} with {a['builder']}")
     console.out(f"        gate {a['gate']}; deploy to {envs} as {a['variation']}")
+    if a["approval"]["required"]:
+        from qwak_auto.views.approvals import age
+
+        console.out(
+            "        then waits for approval (`auto approve RUN_ID`) before it deploys;"
+            f" expires after {age(a['approval']['timeout_s'])}"
+        )
 
 
 def _once_line(once: dict[str, Any], tz: Any) -> str:

@@ -1,11 +1,12 @@
 """Run notifications: Slack incoming webhooks and custom webhooks.
 
 ``on_start``, ``on_success`` (a new build is serving), ``on_not_deployed`` (built fine, the
-gate kept the serving model) and ``on_error``. A notification that cannot be delivered is
-recorded in the returned detail (the runner stores it as the notify step's detail) and logged;
-it never raises and never fails the run. Every body passes through the redactor. A
-webhook's ``secret_headers`` are resolved at send time and registered with the redactor, so
-their values reach the receiver and nothing else.
+gate kept the serving model, or a person rejected it or let it expire), ``on_error`` and
+``on_approval_needed`` (the run waits for `auto approve`; the payload carries the command).
+A notification that cannot be delivered is recorded in the returned detail (the runner
+stores it as the notify step's detail) and logged; it never raises and never fails the run.
+Every body passes through the redactor. A webhook's ``secret_headers`` are resolved at send
+time and registered with the redactor, so their values reach the receiver and nothing else.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def notifications_for(automation: Automation, event: str) -> tuple[Notification,
         "success": automation.on_success,
         "error": automation.on_error,
         "not_deployed": automation.on_not_deployed,
+        "approval_needed": automation.on_approval_needed,
     }.get(event, ())
 
 

@@ -7,19 +7,21 @@ from typing import Any
 
 from qwak_auto.run.contracts import RunSummary
 
-EVENTS = ("start", "success", "error", "not_deployed")
+EVENTS = ("start", "success", "error", "not_deployed", "approval_needed")
 
 _TITLES = {
     "start": ("⏳", "started"),
     "success": ("✅", "deployed a new build"),
     "error": ("❌", "failed"),
     "not_deployed": ("⏸️", "built, but the serving model was kept"),
+    "approval_needed": ("✋", "waits for approval to deploy"),
 }
 _STATUS = {
     "start": "running",
     "success": "succeeded",
     "error": "failed",
     "not_deployed": "not_deployed",
+    "approval_needed": "awaiting_approval",
 }
 
 
@@ -34,6 +36,8 @@ def reason_of(event: str, summary: RunSummary) -> str:
         return summary.error or "the run failed"
     if event == "start":
         return summary.trigger_reason
+    if event == "not_deployed" and summary.error:  # rejected, expired or superseded
+        return summary.error
     if summary.decision is not None:
         return summary.decision.reason
     return ""
@@ -73,6 +77,10 @@ def verdict_of(event: str, summary: RunSummary) -> str:
         return "running"
     if event == "error":
         return "failed"
+    if event == "approval_needed":
+        return "waiting for approval" + (
+            f" until {_iso(summary.waits_until)}" if summary.waits_until else ""
+        )
     if event == "success":
         where = ", ".join(
             f"{d.environment}/{d.variation}" for d in summary.deployments if d.status == "serving"
@@ -85,8 +93,36 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def approve_command(run_id: str) -> str:
+    """The exact command that approves a waiting run (also in `auto status`)."""
+    return f"auto approve {run_id}"
+
+
+def reject_command(run_id: str) -> str:
+    return f'auto reject {run_id} --comment "why"'
+
+
+def approval_fields(summary: RunSummary) -> dict[str, Any]:
+    """What an ``approval_needed`` webhook adds: the commands, the deadline, the metric
+    against the threshold, and the older waiting runs this one superseded."""
+    d = summary.decision
+    return {
+        "approve_command": approve_command(summary.run_id),
+        "reject_command": reject_command(summary.run_id),
+        "expires_at": _iso(summary.waits_until) if summary.waits_until else "",
+        "metric": metric_line(summary),
+        "metric_name": d.metric_name if d is not None else None,
+        "metric_value": d.value if d is not None else None,
+        "threshold": d.threshold if d is not None else None,
+        "threshold_source": d.threshold_source if d is not None else None,
+        "supersedes": list(summary.supersedes),
+    }
+
+
 def webhook_fields(event: str, summary: RunSummary) -> dict[str, Any]:
-    """The fields of a custom webhook (JSON body, or query string for GET)."""
+    """The fields of a custom webhook (JSON body, or query string for GET); an
+    ``approval_needed`` event adds :func:`approval_fields`."""
+    extra = approval_fields(summary) if event == "approval_needed" else {}
     return {
         "execution_date": _iso(summary.started_at),
         "model_id": summary.model_id,
@@ -99,6 +135,7 @@ def webhook_fields(event: str, summary: RunSummary) -> dict[str, Any]:
         "run_id": summary.run_id,
         "trigger_reason": summary.trigger_reason,
         "commit": summary.commit or "",
+        **extra,
     }
 
 
@@ -141,9 +178,21 @@ def slack_message(event: str, summary: RunSummary, ui_url: str | None = None) ->
         blocks.append(
             {"type": "section", "text": {"type": "plain_text", "text": summary.error[:2900]}}
         )
+    if event == "approval_needed":
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _commands(summary)}})
     context = f"run {summary.run_id}"
     if ui_url:
         link = f"{ui_url.rstrip('/')}/runs/{summary.run_id}"
         context = f"<{link}|run {summary.run_id}>"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     return {"text": text, "blocks": blocks}
+
+
+def _commands(summary: RunSummary) -> str:
+    text = (
+        f"Approve: `{approve_command(summary.run_id)}`\n"
+        f"Reject: `{_escape(reject_command(summary.run_id))}`"
+    )
+    if summary.supersedes:
+        text += "\nSupersedes the waiting run(s) " + ", ".join(summary.supersedes)
+    return text

@@ -124,6 +124,8 @@ class RunSummary:
     decision: Decision | None = None
     deployments: tuple[DeployOutcome, ...] = ()
     error: str = ""  # the failed step and its reason
+    waits_until: datetime | None = None  # awaiting approval: when it expires
+    supersedes: tuple[str, ...] = ()  # awaiting approval: the older waiting runs it replaced
 
 
 @runtime_checkable

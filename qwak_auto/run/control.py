@@ -49,8 +49,13 @@ class Heartbeat:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop renewing (at the end, or once the run waits for approval and holds no lease)."""
         self._done.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
 
     def _beat(self) -> None:
         while not self._done.wait(self._lease / 3):

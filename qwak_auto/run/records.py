@@ -28,7 +28,15 @@ class RunOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in (RunStatus.SUCCEEDED, RunStatus.NOT_DEPLOYED)
+        """Not a failure: deployed, kept by the gate, or waiting for / decided by a person."""
+        return self.status in (
+            RunStatus.SUCCEEDED,
+            RunStatus.NOT_DEPLOYED,
+            RunStatus.AWAITING_APPROVAL,
+            RunStatus.REJECTED,
+            RunStatus.EXPIRED,
+            RunStatus.SUPERSEDED,
+        )
 
 
 class StepFailed(Exception):
@@ -69,6 +77,27 @@ def as_failure(step: str, exc: BaseException) -> StepFailed:
     return StepFailed(
         step, redact(f"{type(exc).__name__}: {exc}"), detail={"exception": type(exc).__name__}
     )
+
+
+Ended = tuple[RunStatus, str, RunSummary]  # how a run's pipeline ended: status, error, summary
+
+# The notification event of each way a run ends (any other status: "error").
+EVENTS = {
+    RunStatus.SUCCEEDED: "success",
+    RunStatus.NOT_DEPLOYED: "not_deployed",
+    RunStatus.AWAITING_APPROVAL: "approval_needed",
+    RunStatus.SUPERSEDED: "not_deployed",
+}
+
+
+def ended(failed: StepFailed, summary: RunSummary) -> Ended:
+    """How a run ends when a step failed: interrupted, rolled back or failed."""
+    error = f"step {failed.step}: {failed.reason}"
+    if failed.status == StepStatus.INTERRUPTED:
+        return RunStatus.INTERRUPTED, error, summary
+    if failed.rolled_back:
+        return RunStatus.ROLLED_BACK, error, summary
+    return RunStatus.FAILED, error, summary
 
 
 def replace_summary(summary: RunSummary, **changes: Any) -> RunSummary:

@@ -8,6 +8,8 @@ is recorded in the state store with its start, end, status and a one-line human 
 - ``failed`` when a step fails ("step build: <reason>"); an unexpected exception in a step
   is recorded as failed with its type and message, never lost;
 - ``not_deployed`` when the gate keeps the serving model (not a failure);
+- ``awaiting_approval`` (:mod:`qwak_auto.run.approval`): it waits for a person, holding no
+  runner; once approved it continues at its deploy step;
 - ``succeeded`` when every environment serves the new build;
 - ``interrupted`` when a stop was requested (SIGTERM/SIGINT): the current step finishes and
   no further step starts; a second request interrupts the current step as well.
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from qwak_auto import log, proc
 from qwak_auto.errors import AutoError
 from qwak_auto.redact import redact, redact_obj
+from qwak_auto.run import approval
 from qwak_auto.run.contracts import (
     BuildResult,
     Checkout,
@@ -49,6 +52,8 @@ from qwak_auto.run.contracts import (
 from qwak_auto.run.control import Heartbeat, utcnow
 from qwak_auto.run.processes import StepLedger
 from qwak_auto.run.records import (
+    EVENTS,
+    Ended,
     RunOutcome,
     StepFailed,
     StepFailedInside,
@@ -57,6 +62,7 @@ from qwak_auto.run.records import (
     checkout_note,
     decision_note,
     deploy_note,
+    ended,
     jsonable,
     replace_summary,
 )
@@ -104,7 +110,7 @@ class Runner:
         self._beat: Heartbeat | None = None
 
     # -- the run ------------------------------------------------------------------------
-    def execute(self) -> RunOutcome:
+    def execute(self, approved: approval.Approved | None = None) -> RunOutcome:
         log_dir = self.config.home / "runs" / self.run.run_id
         log_dir.mkdir(parents=True, exist_ok=True)
         ctx = RunContext(
@@ -131,16 +137,15 @@ class Runner:
         with Heartbeat(self.store, self.run, self.owner, self.lease_seconds) as beat:
             self._beat = beat
             notifier = self._notifier()
-            if notifier is not None:
+            if notifier is not None and approved is None:
                 self._notes["start"] = self._notify(notifier, "start", summary, ctx)
-            status, error, summary = self._pipeline(ctx, summary)
+            status, error, summary = (
+                self._resume(ctx, summary, approved) if approved else self._pipeline(ctx, summary)
+            )
             summary = replace_summary(
                 summary, status=status.value, error=error, ended_at=self.clock()
             )
-            event = {
-                RunStatus.SUCCEEDED: "success",
-                RunStatus.NOT_DEPLOYED: "not_deployed",
-            }.get(status, "error")
+            event = EVENTS.get(status, "error")
             self._notify_step(notifier, event, summary, ctx)
             # owner=: a runner whose lease was taken over must not overwrite the new attempt
             self.store.finish_run(
@@ -186,19 +191,30 @@ class Runner:
                 self._skip("deploy", f"not deployed: {decision.reason}")
                 return RunStatus.NOT_DEPLOYED, "", summary
             self._between("condition")
-            self._start("deploy")
-            try:
-                outcomes = self._step("deploy", lambda: self._deploy(build, ctx), deploy_note)
-            finally:
-                self.sink.deployments(self.store, self.automation.model_id)
-            summary = replace_summary(summary, deployments=outcomes)
+            if spec.requires_approval:  # the run waits for a person; this runner moves on
+                return approval.wait(
+                    self.store, self.run, self.owner, self.automation, build, decision,
+                    self.config.environment, summary, self.clock(), self._beat,
+                )  # fmt: skip
+            summary = self._deploy_step(build, ctx, summary)
         except StepFailed as failed:
-            if failed.status == StepStatus.INTERRUPTED:
-                return RunStatus.INTERRUPTED, f"step {failed.step}: {failed.reason}", summary
-            if failed.rolled_back:
-                return RunStatus.ROLLED_BACK, f"step {failed.step}: {failed.reason}", summary
-            return RunStatus.FAILED, f"step {failed.step}: {failed.reason}", summary
+            return ended(failed, summary)
         return RunStatus.SUCCEEDED, "", summary
+
+    def _resume(self, ctx: RunContext, summary: RunSummary, approved: approval.Approved) -> Ended:
+        summary = approval.resumed(summary, approved)
+        try:
+            return RunStatus.SUCCEEDED, "", self._deploy_step(approved.build, ctx, summary)
+        except StepFailed as failed:
+            return ended(failed, summary)
+
+    def _deploy_step(self, build: BuildResult, ctx: RunContext, summary: RunSummary) -> RunSummary:
+        self._start("deploy")
+        try:
+            outcomes = self._step("deploy", lambda: self._deploy(build, ctx), deploy_note)
+        finally:
+            self.sink.deployments(self.store, self.automation.model_id)
+        return replace_summary(summary, deployments=outcomes)
 
     def _deploy(self, build: BuildResult, ctx: RunContext) -> tuple[DeployOutcome, ...]:
         outcomes: list[DeployOutcome] = []
@@ -375,8 +391,9 @@ def execute(
     config: Config,
     store: StateStore,
     settings: RunnerSettings,
+    approved: approval.Approved | None = None,
 ) -> RunOutcome:
-    """Run one claimed run to its end and record it (see the module docstring)."""
+    """Run one claimed run to its end and record it (``approved``: from its deploy step)."""
     return Runner(
         run=run, automation=automation, config=config, store=store, settings=settings
-    ).execute()
+    ).execute(approved)

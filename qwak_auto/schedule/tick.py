@@ -1,7 +1,8 @@
 """One scheduler tick (`auto run --once`): abandon, register, evaluate, claim, run.
 
 A tick marks runs whose runner died as abandoned (and retries each such slot once), records
-the automation set in the store, then for every automation computes what is due now
+the automation set in the store, expires and continues runs that waited for approval
+(:mod:`qwak_auto.schedule.approvals`), then for every automation computes what is due now
 (:mod:`qwak_auto.schedule.triggers`), evaluates metric triggers on their slots, claims each due slot
 exactly once (the store's unique run key) and runs what it claimed, one run after the other.
 
@@ -27,6 +28,7 @@ from qwak_auto.run.records import RunOutcome
 from qwak_auto.run.recovery import recover
 from qwak_auto.run.runner import execute
 from qwak_auto.run.setup import RunnerSettings
+from qwak_auto.schedule import approvals
 from qwak_auto.schedule import once as once_rules
 from qwak_auto.schedule import triggers as schedule
 from qwak_auto.schedule.automation_set import gone, load_set, register
@@ -192,6 +194,9 @@ def _tick(
     for line in recover(store, tick.config, tick.settings.environ):
         log.event("recovered", what=line)
     records = register(store, automations, now)
+    # Waiting runs past their deadline end expired; approved ones are deployed (once).
+    continued, _expired = approvals.on_tick(store, automations, tick.config, tick.settings)
+    tick.runs.extend(continued)
     by_name = {a.name: a for a in automations}
     # An abandoned slot is retried once, even when a later slot is due by now.
     for run in abandoned:

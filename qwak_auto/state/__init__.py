@@ -28,6 +28,9 @@ Claim rules, all inside one transaction:
 - Call ``abandon_expired(now)`` before claiming: runs whose lease expired become
   ``abandoned`` (their running steps ``interrupted``) and are returned.
 
+Runs that wait for a person's approval (``awaiting_approval``, no lease) and their exactly-once
+continuation: :mod:`qwak_auto.state.approvals`.
+
 One store object holds one connection guarded by a lock, so a heartbeat thread may share
 it. Datetimes go in and come out timezone-aware UTC; naive ones raise ValueError.
 """

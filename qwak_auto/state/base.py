@@ -24,6 +24,10 @@ class RunStatus(StrEnum):
     ABANDONED = "abandoned"  # its runner died (lease expired)
     INTERRUPTED = "interrupted"  # stopped by SIGTERM/SIGINT
     ROLLED_BACK = "rolled_back"  # the new build breached a limit on live traffic; undone
+    AWAITING_APPROVAL = "awaiting_approval"  # the gate passed; a person must approve the deploy
+    REJECTED = "rejected"  # a person rejected the deploy (not a failure)
+    EXPIRED = "expired"  # nobody approved it within approval_timeout (not a failure)
+    SUPERSEDED = "superseded"  # a newer run of the automation reached approval first
 
 
 class StepStatus(StrEnum):
@@ -32,6 +36,16 @@ class StepStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     INTERRUPTED = "interrupted"
+    WAITING = "waiting"  # the approval step, while the run waits for a person
+
+
+class ApprovalState(StrEnum):
+    WAITING = "waiting"  # the run waits for `auto approve` / `auto reject`
+    APPROVED = "approved"  # approved with --later: the next runner's tick deploys it
+    CONTINUED = "continued"  # a runner claimed the deploy (exactly one ever does)
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +138,38 @@ class EvaluationRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalRecord:
+    """A run that passed its gate and needs a person's yes before it deploys."""
+
+    run_id: str
+    automation: str
+    model_id: str
+    build_id: str
+    state: ApprovalState
+    requested_at: datetime
+    expires_at: datetime
+    # what approving deploys: the build (every BuildResult field), the gate's decision, the
+    # environments and variation, the spec hash and file of the automation
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    comment: str = ""
+    superseded_by: str = ""  # the newer run that reached approval
+    continued_by: str = ""  # the runner (owner) that claimed the deploy
+    continued_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decided:
+    """The outcome of approving or rejecting: ``changed`` False when the approval was not
+    waiting any more (``approval`` then says what it is)."""
+
+    changed: bool
+    approval: ApprovalRecord
+    run: RunRecord | None = None  # the claimed run, when the approver continues it now
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Claim:
     """The outcome of trying to claim a slot: the run when claimed, else why not."""
 
@@ -205,6 +251,31 @@ class StateStore(Protocol):
     def serving(
         self, model_id: str, environment: str, variation: str
     ) -> DeploymentRecord | None: ...
+
+    # approvals (state/approvals.py)
+    def request_approval(self, approval: ApprovalRecord, owner: str) -> Sequence[str] | None: ...
+    def approval(self, run_id: str) -> ApprovalRecord | None: ...
+    def approvals(
+        self,
+        automation: str | None = None,
+        states: Sequence[ApprovalState] = (),
+        limit: int = 100,
+    ) -> Sequence[ApprovalRecord]: ...  # newest first
+    def decide_approval(
+        self,
+        run_id: str,
+        *,
+        approve: bool,
+        by: str,
+        comment: str,
+        now: datetime,
+        owner: str | None = None,
+        lease_seconds: float = 60.0,
+    ) -> Decided | None: ...
+    def claim_continuation(
+        self, run_id: str, owner: str, now: datetime, lease_seconds: float
+    ) -> RunRecord | None: ...
+    def expire_approvals(self, now: datetime) -> Sequence[ApprovalRecord]: ...
 
     # metric-trigger evaluations
     def record_evaluation(self, evaluation: EvaluationRecord) -> None: ...

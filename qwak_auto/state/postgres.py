@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from qwak_auto import redact
 from qwak_auto.errors import StateError
-from qwak_auto.state.claims import SqlStore
+from qwak_auto.state.approvals import ApprovalStore
 from qwak_auto.state.sql import POSTGRES_TYPES, Tx, jsonable, utc
 
 LOCK_NAMESPACE = 0x5157  # first key of our advisory locks ("QW"), the second is hashtext(name)
@@ -38,7 +38,7 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(ApprovalStore):
     def __init__(self, url: str) -> None:
         super().__init__(display_url(url))
         password = urlsplit(url).password

@@ -137,6 +137,30 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        2,
+        # Approvals (issue 16): a run that passed its gate and waits for a person.
+        """
+        CREATE TABLE approvals (
+            run_id TEXT PRIMARY KEY,
+            automation TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            build_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            requested_at {ts} NOT NULL,
+            expires_at {ts} NOT NULL,
+            decided_by TEXT NOT NULL DEFAULT '',
+            decided_at {ts},
+            comment TEXT NOT NULL DEFAULT '',
+            superseded_by TEXT NOT NULL DEFAULT '',
+            continued_by TEXT NOT NULL DEFAULT '',
+            continued_at {ts},
+            detail {json} NOT NULL
+        );
+        CREATE INDEX approvals_by_state ON approvals (state, expires_at);
+        CREATE INDEX approvals_by_automation ON approvals (automation, requested_at)
+        """,
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (
@@ -154,6 +178,10 @@ BUILD_COLUMNS = (
 DEPLOYMENT_COLUMNS = (
     "deployment_id, model_id, build_id, environment, variation, deployer, status, created_at,"
     " retired_at, address, automation, run_id, reason, detail"
+)
+APPROVAL_COLUMNS = (
+    "run_id, automation, model_id, build_id, state, requested_at, expires_at, decided_by,"
+    " decided_at, comment, superseded_by, continued_by, continued_at, detail"
 )
 STILL_RUNNING = "still running"
 ALREADY_CLAIMED = "already claimed"

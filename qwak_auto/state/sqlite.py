@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qwak_auto.errors import StateError
-from qwak_auto.state.claims import SqlStore
+from qwak_auto.state.approvals import ApprovalStore
 from qwak_auto.state.sql import SQLITE_TYPES, Tx, jsonable, utc
 
 # Fixed-width ISO-8601 UTC, so that text order is time order in queries.
@@ -24,7 +24,7 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 HINT = "check that the directory is writable and that no other program holds the file locked"
 
 
-class SqliteStore(SqlStore):
+class SqliteStore(ApprovalStore):
     def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
         super().__init__(f"sqlite:///{path}")
         self.path = path

@@ -11,6 +11,8 @@ from typing import Any
 
 from qwak_auto.automation.model import Automation, MetricTrigger, ScheduledTrigger
 from qwak_auto.state.base import (
+    ApprovalRecord,
+    ApprovalState,
     BuildRecord,
     DeploymentRecord,
     RunRecord,
@@ -61,6 +63,7 @@ class Overview:
     zones: Mapping[str, str] = field(default_factory=dict)  # automation -> time zone
     model_zones: Mapping[str, str] = field(default_factory=dict)  # model id -> a time zone
     problems: tuple[str, ...] = field(default_factory=tuple)
+    waiting: tuple[ApprovalRecord, ...] = ()  # runs waiting for approval (or for a runner)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +76,7 @@ class RunView:
     deployments: tuple[DeploymentRecord, ...]
     logs: tuple[str, ...]  # file names in <home>/runs/<run_id>/
     zone: str
+    approval: ApprovalRecord | None = None  # when the run reached approval
 
 
 def zone_of(automation: Automation) -> str:
@@ -184,6 +188,7 @@ def overview(
         zones={a.name: zone_of(a) for a in automations},
         model_zones={a.model_id: zone_of(a) for a in automations},
         problems=tuple(problems),
+        waiting=tuple(store.approvals(None, (ApprovalState.WAITING, ApprovalState.APPROVED))),
     )
 
 
@@ -229,6 +234,7 @@ def run_view(
         deployments=deployments,
         logs=logs,
         zone=zones.get(run.automation, "UTC"),
+        approval=store.approval(run.run_id),
     )
 
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qwak_auto.state.base import BuildRecord, DeploymentRecord, RunRecord
+from qwak_auto.state.base import ApprovalRecord, BuildRecord, DeploymentRecord, RunRecord
 from qwak_auto.ui.data import RunView
 from qwak_auto.ui.pages import (
     build_link,
@@ -55,6 +55,31 @@ def _deployments(deployments: Sequence[DeploymentRecord], zone: str) -> str:
     )
 
 
+def _approval(record: ApprovalRecord, zone: str) -> str:
+    """What the run waits for (or what a person decided), and what approving deploys."""
+    from datetime import UTC, datetime
+
+    from qwak_auto.views.approvals import row
+
+    item = row(record, datetime.now(UTC))
+    pairs = [
+        ("approval", status(record.state.value)),
+        ("asked", when(record.requested_at, zone)),
+        ("waited", t(item["age"])),
+        ("expires", when(record.expires_at, zone)),
+        ("approving deploys", t(item["would_deploy"])),
+        ("gate", t(item["metric"])),
+    ]
+    if record.decided_by:
+        why = f": {record.comment}" if record.comment else ""
+        pairs.append(("decided by", t(record.decided_by + why)))
+    if record.superseded_by:
+        pairs.append(("superseded by", run_link(record.superseded_by)))
+    if record.state.value == "waiting":
+        pairs.append(("approve with", f"<code>{t(item['approve_command'])}</code>"))
+    return '<div class="card">' + _kv(pairs) + "</div>"
+
+
 def run_page(view: RunView) -> str:
     run: RunRecord = view.run
     body = [
@@ -66,6 +91,8 @@ def run_page(view: RunView) -> str:
     ]
     if run.error:
         body.append(f'<div class="card">{t(run.error)}</div>')
+    if view.approval is not None:
+        body.append(_approval(view.approval, view.zone))
     body.append("<h2>Steps</h2>")
     body.append(
         table(

@@ -4,10 +4,11 @@ escaped and passed through the redactor; times are in each automation's own time
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from html import escape
 
 from qwak_auto.redact import redact
-from qwak_auto.state.base import DeploymentRecord, RunRecord
+from qwak_auto.state.base import ApprovalRecord, ApprovalState, DeploymentRecord, RunRecord
 from qwak_auto.ui.chart import THRESHOLD_COLOUR, sparkline, svg
 from qwak_auto.ui.data import Overview
 from qwak_auto.ui.timefmt import when
@@ -22,7 +23,8 @@ th{background:#f0f2f5;font-weight:600} td.num{text-align:right;font-variant-nume
 .status{font-weight:600;padding:1px 6px;border-radius:3px}
 .succeeded,.serving,.ok{background:#dcf5e3;color:#14632f}
 .failed,.abandoned,.rolled_back{background:#fde2e1;color:#8a1c14}
-.not_deployed,.skipped,.interrupted,.retired{background:#fff1d6;color:#7a4b00}
+.not_deployed,.skipped,.interrupted,.retired,.rejected,.expired,.superseded{background:#fff1d6;color:#7a4b00}
+.awaiting_approval,.waiting,.approved{background:#efe3fb;color:#5b2391}
 .running,.starting{background:#dde9fb;color:#123f80} .muted{color:#6b7480}
 .chart .metric{fill:none;stroke:#2f6fdb;stroke-width:2.5}
 .chart .threshold{fill:none;stroke:THRESHOLD;stroke-dasharray:8 4;stroke-width:2.5}
@@ -173,6 +175,9 @@ def overview_page(view: Overview, traffic: Mapping[str, tuple[Traffic | None, st
             ),
         )
     )
+    if view.waiting:
+        parts.append("<h2>Waiting for approval</h2>")
+        parts.append(waiting_table(view.waiting, view.zones, view.generated_at))
     parts.append("<h2>Deployed builds</h2>")
     parts.append(
         '<p class="muted">Traffic of the last hour, from each model server\'s /metrics; '
@@ -196,6 +201,36 @@ def overview_page(view: Overview, traffic: Mapping[str, tuple[Traffic | None, st
     parts.append("<h2>Run history</h2>")
     parts.append(runs_table(view.runs, view.zones))
     return page("auto", "".join(parts), script=True)
+
+
+def waiting_table(
+    waiting: Sequence[ApprovalRecord], zones: Mapping[str, str], now: datetime
+) -> str:
+    """Each waiting run: how long it has waited, until when, what approving deploys, how."""
+    from qwak_auto.views.approvals import row
+
+    rows = []
+    for record in waiting:
+        item, zone = row(record, now), zones.get(record.automation, "UTC")
+        state = "waiting" if record.state == ApprovalState.WAITING else "approved: next tick"
+        rows.append(
+            [
+                run_link(record.run_id),
+                t(record.automation),
+                f"{status(record.state.value)} <span class=muted>{t(state)}</span>",
+                t(item["age"]),
+                when(record.expires_at, zone),
+                t(item["would_deploy"]),
+                t(item["metric"]),
+                f"<code>{t(item['approve_command'])}</code>",
+            ]
+        )
+    return table(
+        "waiting",
+        ("run", "automation", "state", "waiting for", "expires", "approving deploys", "gate",
+         "command"),
+        rows,
+    )  # fmt: skip
 
 
 def runs_table(runs: Sequence[RunRecord], zones: Mapping[str, str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto.automation.model import Automation, MetricTrigger, ScheduledTrigger
@@ -18,6 +18,7 @@ from qwak_auto.errors import AutoError
 from qwak_auto.schedule import once as once_rules
 from qwak_auto.schedule import triggers as schedule
 from qwak_auto.state.base import AutomationRecord, DeploymentRecord, RunRecord, StateStore
+from qwak_auto.views import approvals
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -55,13 +56,17 @@ def run_row(run: RunRecord) -> dict[str, Any]:
 
 
 def history(store: StateStore, name: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    """Runs newest first (each as :func:`run_row`)."""
-    return [run_row(r) for r in store.runs(name, limit)]
+    """Runs newest first (each as :func:`run_row`, with ``approval``: null, or for a run
+    that reached approval :func:`qwak_auto.views.approvals.row`)."""
+    runs = store.runs(name, limit)
+    found = approvals.by_run(store, [r.run_id for r in runs], datetime.now(UTC))
+    return [{**run_row(r), "approval": found.get(r.run_id)} for r in runs]
 
 
 def run_detail(store: StateStore, run_id: str) -> dict[str, Any] | None:
     """A run (:func:`run_row`) with ``steps``: a list of {name, status, started_at, ended_at,
-    duration_s, reason, detail}, in the order they ran. A unique prefix of the id works."""
+    duration_s, reason, detail}, in the order they ran, and ``approval`` (null, or
+    :func:`qwak_auto.views.approvals.row`). A unique prefix of the id works."""
     run = store.run(run_id)
     if run is None:
         matches = [r for r in store.runs(None, 10_000) if r.run_id.startswith(run_id)]
@@ -82,7 +87,13 @@ def run_detail(store: StateStore, run_id: str) -> dict[str, Any] | None:
                 "detail": dict(s.detail),
             }
         )
-    return {**run_row(run), "steps": steps}
+    approval = store.approval(run.run_id)
+    now = datetime.now(UTC)
+    return {
+        **run_row(run),
+        "steps": steps,
+        "approval": approvals.row(approval, now) if approval is not None else None,
+    }
 
 
 def _deployed(store: StateStore, automation: Automation, config: Config) -> list[dict[str, Any]]:
@@ -157,8 +168,9 @@ def status(
     """One row per automation: name, model_id, trigger (human readable), timezone, enabled,
     state (active | disabled | not registered yet | gone), last_run (a :func:`run_row` or
     null), next_fire_utc, next_fire_local (ISO-8601 or null), deployed (a list of
-    {environment, variation, build_id, address, since}). Automations in the store but no
-    longer in the files follow with state "gone"."""
+    {environment, variation, build_id, address, since}), waiting (runs waiting for approval,
+    each :func:`qwak_auto.views.approvals.row`). Automations in the store but no longer in
+    the files follow with state "gone"."""
     records = {r.name: r for r in store.automations()}
     rows = []
     for a in automations:
@@ -179,6 +191,7 @@ def status(
                 "next_fire_utc": _iso(nxt),
                 "next_fire_local": _iso(nxt.astimezone(tz)) if nxt else None,
                 "deployed": _deployed(store, a, config),
+                "waiting": approvals.waiting(store, now, a.name),
             }
         )
     known = {a.name for a in automations}
@@ -198,6 +211,7 @@ def status(
                 "next_fire_utc": None,
                 "next_fire_local": None,
                 "deployed": [],
+                "waiting": approvals.waiting(store, now, name),
             }
         )
     return rows
@@ -230,6 +244,10 @@ def _action(automation: Automation, config: Config) -> dict[str, Any]:
             for n in automation.environments
         ],
         "variation": spec.deployment_spec.variation_name,
+        "approval": {
+            "required": spec.requires_approval,
+            "timeout_s": spec.approval_timeout_seconds if spec.requires_approval else None,
+        },
     }
 
 
@@ -282,7 +300,7 @@ def plan(
     where its execute_immediately / on_boarding run stands: see :func:`_once`), missed ({count,
     slots, catch_up}: slots since the last run or registration up to now, and the one a run
     would catch up, or null), action ({source, path, branch, builder, gate, environments,
-    variation})."""
+    variation, approval: {required, timeout_s}})."""
     records: Mapping[str, AutomationRecord] = {r.name: r for r in store.automations()}
     out = []
     for a in automations:

@@ -18,6 +18,9 @@ Exported (every series carries ``automation``):
   ``auto_last_gate_threshold`` when known
 - ``auto_metric_trigger_value``, ``auto_metric_trigger_breached``,
   ``auto_metric_trigger_last_evaluation_timestamp_seconds`` (metric-based triggers)
+- ``auto_runs_awaiting_approval`` runs waiting for `auto approve` (0 when none), and
+  ``auto_oldest_awaiting_approval_timestamp_seconds`` since when the oldest has waited (alert
+  on e.g. ``time() - auto_oldest_awaiting_approval_timestamp_seconds > 4 * 3600``)
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from qwak_auto import log
 from qwak_auto.errors import UsageError
-from qwak_auto.state.base import RunRecord, RunStatus, StateStore, StepRecord
+from qwak_auto.state.base import ApprovalState, RunRecord, RunStatus, StateStore, StepRecord
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -107,6 +110,14 @@ class _Families:
             "When the metric trigger was last evaluated",
             [],
         )
+        self.awaiting = gauge(
+            "auto_runs_awaiting_approval", "Runs waiting for a person to approve their deploy", []
+        )
+        self.awaiting_since = gauge(
+            "auto_oldest_awaiting_approval_timestamp_seconds",
+            "Since when the oldest run waiting for approval has waited",
+            [],
+        )
 
     def all(self) -> Iterator[Any]:
         yield from (v for v in vars(self).values())
@@ -161,6 +172,10 @@ def _automation(store: StateStore, name: str, model_id: str, f: _Families) -> No
             f.trigger_value.add_metric([name], latest.value)
         f.trigger_breached.add_metric([name], 1.0 if latest.breached else 0.0)
         f.trigger_ts.add_metric([name], latest.evaluated_at.timestamp())
+    waiting = store.approvals(name, (ApprovalState.WAITING,), limit=10_000)
+    f.awaiting.add_metric([name], float(len(waiting)))
+    if waiting:
+        f.awaiting_since.add_metric([name], min(w.requested_at for w in waiting).timestamp())
     for dep in store.deployments(model_id=model_id, status="serving"):
         labels = [name, dep.model_id, dep.environment, dep.variation]
         f.deployed.add_metric(

@@ -106,6 +106,8 @@ COVERAGE = {
     "signed webhook": lambda p, v: p.endswith(".webhook.signing_secret"),
     "on_not_deployed": lambda p, v: p == "on_not_deployed",
     "on_start": lambda p, v: p == "on_start",
+    "requires_approval": lambda p, v: p == "action.build_deploy.requires_approval" and v is True,
+    "on_approval_needed": lambda p, v: p == "on_approval_needed",
     "environments": lambda p, v: p == f"{DS}.environments",
     "top-level environment": lambda p, v: p == "environment",
     "variation": lambda p, v: p == f"{DS}.variation_name" and v != "default",

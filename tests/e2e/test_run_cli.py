@@ -140,6 +140,15 @@ def test_plan_on_examples(capsys) -> None:
     assert "pricing_champion_nightly" in names
     nightly = next(p for p in plan["automations"] if p["name"] == "pricing_champion_nightly")
     assert nightly["next"][0]["note"].startswith("02:30 does not exist on 2026-03-08")
+    assert nightly["action"]["approval"] == {"required": True, "timeout_s": 8 * 3600}
+    challenger = next(p for p in plan["automations"] if p["name"] == "pricing_challenger_nightly")
+    assert challenger["action"]["approval"] == {"required": False, "timeout_s": None}
+    capsys.readouterr()
+    assert main(["plan", str(REPO / "examples" / "pricing-ab-test.yaml")]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "then waits for approval (`auto approve RUN_ID`) before it deploys; expires after 8h"
+    ) in text
 
 
 def test_bad_format_is_a_usage_error(folder, capsys) -> None:

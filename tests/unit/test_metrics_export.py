@@ -11,6 +11,8 @@ import pytest
 from qwak_auto.errors import UsageError
 from qwak_auto.state import open_url
 from qwak_auto.state.base import (
+    ApprovalRecord,
+    ApprovalState,
     DeploymentRecord,
     EvaluationRecord,
     RunStatus,
@@ -153,3 +155,27 @@ def test_textfile_that_is_a_folder_is_a_usage_error(tmp_path: Path) -> None:
         write_textfile(tmp_path, "x 1\n")
     assert "auto.prom" in caught.value.hint
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def test_waiting_runs_are_counted(store: StateStore) -> None:
+    a = 'automation="churn-retrain"'
+    assert _samples(collect(store))[f"auto_runs_awaiting_approval{{{a}}}"] == 0
+    for key, minutes in (("w1", 0), ("w2", 30)):
+        at = T0 + timedelta(hours=3, minutes=minutes)
+        claim = store.claim(
+            automation="churn-retrain", run_key=f"churn-retrain@{key}", trigger_reason="manual",
+            scheduled_for=None, owner="host:1:x", now=at, lease_seconds=60, forbid_overlap=False,
+        )  # fmt: skip
+        assert claim.run is not None
+        waiting = ApprovalRecord(
+            run_id=claim.run.run_id, automation="churn-retrain", model_id="churn",
+            build_id="b", state=ApprovalState.WAITING, requested_at=at,
+            expires_at=at + timedelta(days=1),
+        )  # fmt: skip
+        assert store.request_approval(waiting, "host:1:x") is not None
+    samples = _samples(collect(store))
+    # the second supersedes the first: one run waits, since 03:30
+    assert samples[f"auto_runs_awaiting_approval{{{a}}}"] == 1
+    since = (T0 + timedelta(hours=3, minutes=30)).timestamp()
+    assert samples[f"auto_oldest_awaiting_approval_timestamp_seconds{{{a}}}"] == since
+    assert samples['auto_runs_awaiting_approval{automation="idle"}'] == 0

@@ -211,3 +211,37 @@ def test_budget_stops_retries_before_the_runner_timeout() -> None:
     assert delivery.attempts == 1
     assert slept == []
     assert "budget" in delivery.error
+
+
+def test_approval_needed_carries_the_commands_and_the_metric() -> None:
+    waiting = summary(
+        status="awaiting_approval",
+        ended_at=None,
+        deployments=(),
+        waits_until=START + timedelta(hours=24),
+        supersedes=("run-0",),
+    )
+    fields = webhook_fields("approval_needed", waiting)
+    assert fields["status"] == "awaiting_approval"
+    assert fields["deployed"] is False
+    assert fields["approve_command"] == "auto approve run-1"
+    assert fields["reject_command"] == 'auto reject run-1 --comment "why"'
+    assert fields["expires_at"] == "2026-01-03T03:04:05Z"
+    assert fields["metric"] == "f1 0.71 vs threshold 0.65 (static)"
+    assert (fields["metric_value"], fields["threshold"]) == (0.71, 0.65)
+    assert fields["supersedes"] == ["run-0"]
+    assert "approve_command" not in webhook_fields("success", summary())
+    message = slack_message("approval_needed", waiting)
+    assert message["text"].startswith("✋ churn-retrain waits for approval to deploy")
+    texts = repr(message["blocks"])
+    assert "Approve: `auto approve run-1`" in texts
+    assert "waiting for approval until 2026-01-03T03:04:05Z" in texts
+    assert "f1 0.71 vs threshold 0.65 (static)" in texts
+    assert "Supersedes the waiting run(s) run-0" in texts
+
+
+def test_a_rejection_says_who_and_why() -> None:
+    rejected = summary(status="rejected", error="rejected by bob: metrics look odd")
+    fields = webhook_fields("not_deployed", rejected)
+    assert fields["reason"] == "rejected by bob: metrics look odd"
+    assert "not deployed: rejected by bob" in repr(slack_message("not_deployed", rejected))

@@ -2,7 +2,8 @@
 distribution would be (entry points: tests/plugins.py) and chosen by the project config
 (:data:`PROJECT`); the source (git, on a local repository), the gate and the notifier are the
 real ones. Every build appends ``start``/``done`` lines to ``$FAKE_STEPS_LOG`` (O_APPEND, one
-short write per line) so a test can count executions independently of the state store.
+short write per line), and every deploy a ``deploy`` line, so a test can count executions
+independently of the state store.
 ``FAKE_BUILD_SECONDS`` sets the build time (default: a random 50-100 ms)."""
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Deployer:
     def deploy(self, build: BuildResult, environment: Any, ctx: Any) -> DeployOutcome:
         from qwak_auto.state.base import DeploymentRecord
 
+        _log(f"deploy {ctx.automation.name} {ctx.run_id} {os.getpid()} {build.build_id}")
         ctx.store.save_deployment(
             DeploymentRecord(
                 deployment_id=build.build_id, model_id=build.model_id, build_id=build.build_id,

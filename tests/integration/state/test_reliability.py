@@ -23,6 +23,7 @@ from typing import Any
 
 from qwak_auto.state import open_url
 from qwak_auto.state.base import RunRecord, RunStatus, StateStore, StepStatus
+from qwak_auto.state.sql import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKER = "tests.integration.state.claim_worker"
@@ -61,7 +62,7 @@ def test_eight_processes_claim_25_slots_exactly_once(store_url: str, tmp_path: P
         assert sorted(r.run_key for r in runs) == sorted(counts)
         assert {r.status for r in runs} == {RunStatus.SUCCEEDED}
         assert {r.attempt for r in runs} == {1}
-        assert store.schema_version() == 1  # type: ignore[attr-defined]
+        assert store.schema_version() == MIGRATIONS[-1][0]  # type: ignore[attr-defined]
     finally:
         store.close()
 

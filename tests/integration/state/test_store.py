@@ -16,6 +16,7 @@ from qwak_auto.state.base import (
     StateStore,
     StepStatus,
 )
+from qwak_auto.state.sql import MIGRATIONS
 
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 
@@ -41,7 +42,7 @@ def test_reopen_keeps_schema_and_data(store_url: str) -> None:
     first.close()
     again = open_url(store_url)
     assert again.get_value("s", "k") == 1
-    assert again.schema_version() == 1  # type: ignore[attr-defined]
+    assert again.schema_version() == MIGRATIONS[-1][0]  # type: ignore[attr-defined]
     again.close()
 
 

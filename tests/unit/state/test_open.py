@@ -125,13 +125,14 @@ def test_a_new_migration_applies_once_on_reopen(
 ) -> None:
     db = tmp_path / "state.db"
     SqliteStore(db).close()
-    extra = (*sql.MIGRATIONS, (2, "CREATE TABLE extra (x {json})"))
+    following = sql.MIGRATIONS[-1][0] + 1
+    extra = (*sql.MIGRATIONS, (following, "CREATE TABLE extra (x {json})"))
     monkeypatch.setattr(sql, "MIGRATIONS", extra)
     store = SqliteStore(db)
-    assert store.schema_version() == 2
+    assert store.schema_version() == following
     store.close()
     store = SqliteStore(db)  # nothing left to apply: no "table exists" error
-    assert store.schema_version() == 2
+    assert store.schema_version() == following
     store.close()
 
 
@@ -158,7 +159,8 @@ def test_concurrent_first_use_from_threads(tmp_path: Path) -> None:
     for t in threads:
         t.join(timeout=60)
     assert errors == []
-    assert [s.schema_version() for s in stores] == [1] * 6  # type: ignore[attr-defined]
+    latest = sql.MIGRATIONS[-1][0]
+    assert [s.schema_version() for s in stores] == [latest] * 6  # type: ignore[attr-defined]
     for s in stores:
         s.close()
 
