@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qwak_auto.errors import ConfigError
+from qwak_auto.platform.kubernetes import GpuNodes, parse_gpu_nodes
 from qwak_auto.platform.plugins import Kind
 from qwak_auto.registry import BUILDERS, DEPLOYERS, NOTIFIERS
 from qwak_auto.secrets.registry import SECRET_BACKENDS
@@ -41,7 +42,20 @@ TOP_KEYS = (
     "vault",
     "runner_image",
 )
-ENV_KEYS = ("deployer", "kube_context", "namespace", "image_registry", "prometheus_url")
+ENV_KEYS = (
+    "deployer",
+    "kube_context",
+    "namespace",
+    "image_registry",
+    "prometheus_url",
+    "build_image",
+    "kaniko_image",
+    "registry_secret",
+    "gpu_nodes",
+)
+# The executor that builds serving images in the cluster (builder: kubernetes). Upstream
+# kaniko was archived in June 2025; a maintained fork's executor image can be set instead.
+DEFAULT_KANIKO_IMAGE = "gcr.io/kaniko-project/executor:v1.23.2"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +66,10 @@ class Environment:
     namespace: str = "default"
     image_registry: str | None = None
     prometheus_url: str | None = None
+    build_image: str | None = None  # builder: kubernetes: the build's image without base_image
+    kaniko_image: str = DEFAULT_KANIKO_IMAGE  # builder: kubernetes: the image builder
+    registry_secret: str | None = None  # a dockerconfigjson Secret: kaniko's push, pods' pull
+    gpu_nodes: Mapping[str, GpuNodes] = field(default_factory=dict)  # GPU type -> placement
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,6 +220,8 @@ def _environments(path: Path, raw: Any, where: str) -> dict[str, Environment]:
                     "unknown key",
                     _suggest(str(key), ENV_KEYS),
                 )
+            if key == "gpu_nodes":
+                continue
             if not isinstance(value, str):
                 raise ConfigError(
                     f"{_at(path, settings, key)}: environments.{name}.{key}: must be a string, "
@@ -212,7 +232,14 @@ def _environments(path: Path, raw: Any, where: str) -> dict[str, Environment]:
         _known(
             DEPLOYERS, deployer, f"{_at(path, settings, 'deployer')}: environments.{name}.deployer"
         )
-        out[str(name)] = Environment(name=str(name), **{str(k): v for k, v in settings.items()})
+        plain = {str(k): v for k, v in settings.items() if k != "gpu_nodes"}
+        gpu = parse_gpu_nodes(
+            settings.get("gpu_nodes"),
+            lambda node, key: _at(path, node, key),
+            _at(path, settings, "gpu_nodes"),
+            f"environments.{name}.gpu_nodes",
+        )
+        out[str(name)] = Environment(name=str(name), gpu_nodes=gpu, **plain)
     return out
 
 

@@ -39,6 +39,12 @@ def _docker_builder() -> Callable[[], Builder]:
     return DockerBuilder
 
 
+def _kubernetes_builder() -> Callable[[], Builder]:
+    from qwak_auto.builders.kubernetes import KubernetesBuilder
+
+    return KubernetesBuilder
+
+
 def _local_deployer() -> Callable[[], Deployer]:
     from qwak_auto.deploy.local import LocalDeployer
 
@@ -58,7 +64,9 @@ def _automation_notifier() -> Callable[[], Notifier]:
 
 
 BUILDERS: Kind[Callable[[], Builder]] = Kind(
-    "builder", "qwak_auto.builders", {"local": _local_builder, "docker": _docker_builder}
+    "builder",
+    "qwak_auto.builders",
+    {"local": _local_builder, "docker": _docker_builder, "kubernetes": _kubernetes_builder},
 )
 DEPLOYERS: Kind[Callable[[], Deployer]] = Kind(
     "deployer",

@@ -52,6 +52,8 @@ class Context:
 
     environments: tuple[str, ...] | None = None  # None: the project config lists none
     builder: str = "local"
+    deployers: Mapping[str, str] | None = None  # environment -> its deployer (when listed)
+    default_environment: str = ""
 
 
 class _Out:
@@ -438,10 +440,10 @@ RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (
 
 def check_document(doc: Document, ctx: Context | None = None) -> list[Problem]:
     """Every semantic problem of one document."""
-    from qwak_auto.automation import qwakchecks, rolloutchecks
+    from qwak_auto.automation import buildchecks, qwakchecks, rolloutchecks
 
     out = _Out(doc)
     ctx = ctx or Context()
-    for rule in (*RULES, *qwakchecks.RULES, *rolloutchecks.RULES):
+    for rule in (*RULES, *qwakchecks.RULES, *rolloutchecks.RULES, *buildchecks.RULES):
         rule(out, doc.data, ctx)
     return out.problems

@@ -29,7 +29,7 @@ BUILD_FIELDS_HONOURED: Mapping[tuple[str, ...], tuple[str, ...]] = {
     ("service_account_key_secret_name",): (),
     ("provision_instance_timeout",): (),
     ("resources", "instance"): (),
-    ("dependencies_as_of",): ("local", "docker"),
+    ("dependencies_as_of",): ("local", "docker", "kubernetes"),
 }
 # Qwak deployment_spec fields that neither the local nor the kubernetes deployer honours.
 DEPLOY_FIELDS_IGNORED = ("purchase_option", "instance", "service_account_key_secret_name")

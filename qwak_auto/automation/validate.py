@@ -35,7 +35,7 @@ Rule codes (stable; tests pin them):
   (warning), ``webhook.header-twice``, ``secret.header-plaintext`` (warning),
   ``environment.unknown``, ``name.duplicate``, ``secret.unresolved`` (``--check-secrets``),
   ``rollout.steps-order``, ``rollout.error-rate``, ``traffic.shadow-weight``,
-  ``traffic.shadow-default``
+  ``traffic.shadow-default``, ``builder.no-image``
 """
 
 from __future__ import annotations
@@ -73,7 +73,13 @@ def context_for(config: Config | None) -> Context:
         if config.environments_declared
         else None
     )
-    return Context(environments=envs, builder=config.builder)
+    deployers = {name: env.deployer for name, env in config.environments.items()}
+    return Context(
+        environments=envs,
+        builder=config.builder,
+        deployers=deployers if config.environments_declared else None,
+        default_environment=config.default_environment,
+    )
 
 
 def validate_paths(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from qwak_auto import proc
+from qwak_auto.automation.model import CpuResources, GpuResources
 from qwak_auto.builders import common
 from qwak_auto.builders.deps import detect
 from qwak_auto.builders.env import BuildEnv, ensure_env
@@ -20,6 +21,7 @@ from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
 
 if TYPE_CHECKING:
+    from qwak_auto.automation.model import BuildSpec
     from qwak_auto.state.base import BuildRecord
 
 DEFAULT_TIMEOUT = 3600.0
@@ -76,6 +78,8 @@ class LocalBuilder:
         deadline = time.monotonic() + timeout
         timings: dict[str, float] = {}
         common.require_main_dir(checkout, spec)
+        for warning in ignored_fields(spec):
+            out.line(f"warning: {warning}")
         # The role is assumed before anything starts, so missing AWS credentials fail fast;
         # the temporary credentials reach the harness only through its environment.
         role_env = self._role_env(spec.assumed_iam_role, build_id, ctx)
@@ -249,6 +253,39 @@ class LocalBuilder:
             python=env.python,
             provenance=prov,
         )
+
+
+def ignored_fields(spec: BuildSpec) -> list[str]:
+    """What of ``resources`` and ``base_image`` a local build cannot honour: it runs in a
+    virtual environment of this machine's Python, with this machine's CPUs and memory (issue
+    19). Fields at their defaults are not named (the file may not have set them)."""
+    elsewhere = "`builder: docker` or `builder: kubernetes` honour it"
+    out = []
+    if spec.base_image:
+        out.append(
+            f"build_spec.base_image {spec.base_image!r} has no effect with the local "
+            f"builder (it builds with this machine's Python); {elsewhere}"
+        )
+    resources = spec.resources
+    default = CpuResources()
+    if isinstance(resources, GpuResources):
+        for name, value in (("gpu_type", resources.gpu_type), ("gpu_amount", resources.gpu_amount)):
+            out.append(
+                f"build_spec.resources.gpu.{name} {value!r} has no effect with the local "
+                f"builder (no GPU is set aside for the build); {elsewhere}"
+            )
+        return out
+    cpu: tuple[tuple[str, object, object], ...] = (
+        ("cpu_fraction", resources.cpu_fraction, default.cpu_fraction),
+        ("memory", resources.memory, default.memory),
+    )
+    for field, given, usual in cpu:
+        if given != usual:
+            out.append(
+                f"build_spec.resources.cpu.{field} {given!r} has no effect with the local "
+                f"builder (the build uses this machine as it is); {elsewhere}"
+            )
+    return out
 
 
 def harness_env(env_path: Path, environ: Mapping[str, str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from qwak_auto.automation.model import Automation
 from qwak_auto.automation.problems import Problem
 from qwak_auto.deploy.manifests import Target, registry_ref, render
+from qwak_auto.deploy.manifests_common import api_keys_secret_name
 from qwak_auto.errors import UsageError
 
 if TYPE_CHECKING:
@@ -48,15 +49,38 @@ def _image(
     if with_image:
         build = with_image[0]
         ref = image or build.image
-        if image is None and environment.image_registry:
+        pushed = build.provenance.get("image_pushed") is True  # builder: kubernetes
+        if image is None and environment.image_registry and not pushed:
             ref = registry_ref(environment.image_registry, build.model_id, build.build_id)
         return build.build_id, ref
     placeholder = image or f"auto/{automation.model_id.lower()}:latest"
     notes.append(
         f"{automation.name}: no built image of model {automation.model_id!r} in the state store;"
-        f" using {placeholder} (build with `builder: docker` or pass --image)"
+        f" using {placeholder} (build with `builder: docker` or `builder: kubernetes`, or pass"
+        " --image)"
     )
     return "unbuilt", placeholder
+
+
+def _notes(automation: Automation, namespace: str) -> list[str]:
+    """What the printed objects need besides themselves."""
+    spec = automation.action.deployment_spec
+    notes = []
+    if spec.api_keys_secret:
+        secret = api_keys_secret_name(automation)
+        notes.append(
+            f"{automation.name}: the pods read their API keys from the Secret {secret!r} "
+            f"(key api_keys, one key a line), which `auto deploy` makes from the secret "
+            f"{spec.api_keys_secret!r}; applying these objects yourself, create it first: "
+            f"kubectl -n {namespace} create secret generic {secret} --from-file=api_keys=FILE"
+        )
+    if spec.shadow:
+        notes.append(
+            f"{automation.name}: shadow: its pods take no requests from the model's address; "
+            "copying requests to them needs a service mesh or a Gateway API mirror filter "
+            "(docs/running-at-scale.md)"
+        )
+    return notes
 
 
 def render_paths(
@@ -91,8 +115,14 @@ def render_paths(
                 environment=environment.name,
                 namespace=environment.namespace,
                 prometheus_url=environment.prometheus_url,
+                gpu_nodes=environment.gpu_nodes,
+                pull_secret=environment.registry_secret,
             )
-            result.objects += render(automation, target)
+            for obj in render(automation, target):
+                # the model's own Service is the same object for each of its variations
+                if obj not in result.objects:
+                    result.objects.append(obj)
+            result.notes += _notes(automation, environment.namespace)
     if env is not None and seen and env not in seen:
         # Otherwise a typo in --env prints nothing and exits 0.
         raise UsageError(

@@ -46,6 +46,26 @@ def _load(tmp_path: Path, text: str | bytes) -> ConfigError:
             ":2:22",
             "'prod' is not one of the environments",
         ),
+        (
+            "environments:\n  prod:\n    gpu_nodes: [x]\n",
+            ":3:16",
+            "environments.prod.gpu_nodes: must be a mapping",
+        ),
+        (
+            "environments:\n  prod:\n    gpu_nodes:\n      NVIDIA_T4: {nodes: x}\n",
+            ":4:18",
+            "environments.prod.gpu_nodes.NVIDIA_T4: must hold node_selector",
+        ),
+        (
+            "environments:\n  prod:\n    gpu_nodes:\n      NVIDIA_T4: {node_selector: {a: 1}}\n",
+            ":4:18",
+            "gpu_nodes.NVIDIA_T4.node_selector: must map node labels to strings",
+        ),
+        (
+            "environments:\n  prod:\n    gpu_nodes:\n      NVIDIA_T4: {tolerations: {a: b}}\n",
+            ":4:18",
+            "gpu_nodes.NVIDIA_T4.tolerations: must be a list",
+        ),
         ("a: [\n", ":2:1", "not valid YAML"),
         ("a: 1\na: 2\n", ":2:1", "duplicate key"),
     ],
@@ -89,6 +109,36 @@ def test_a_good_config_still_loads(tmp_path: Path) -> None:
     assert config.vault == {"addr": "http://127.0.0.1:8200"}
     assert config.environment(None).namespace == "models"
     assert config.environments["dev"].deployer == "local"
+
+
+def test_kubernetes_build_keys_of_an_environment(tmp_path: Path) -> None:
+    (tmp_path / "auto.yaml").write_text(
+        "builder: kubernetes\n"
+        "environments:\n"
+        "  prod:\n"
+        "    deployer: kubernetes\n"
+        "    image_registry: registry.example.com/ml\n"
+        "    build_image: registry.example.com/ml/python:3.11\n"
+        "    kaniko_image: cgr.dev/chainguard/kaniko:latest\n"
+        "    registry_secret: regcred\n"
+        "    gpu_nodes:\n"
+        "      NVIDIA_A10G:\n"
+        "        node_selector: {node.kubernetes.io/instance-type: g5.xlarge}\n"
+        "        tolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]\n"
+        "  dev: {}\n",
+        encoding="utf-8",
+    )
+    config = load_config((tmp_path,), env={}, cwd=tmp_path)
+    assert config.builder == "kubernetes"
+    prod = config.environments["prod"]
+    assert prod.build_image == "registry.example.com/ml/python:3.11"
+    assert prod.kaniko_image == "cgr.dev/chainguard/kaniko:latest"
+    assert prod.registry_secret == "regcred"
+    a10g = prod.gpu_nodes["NVIDIA_A10G"]
+    assert a10g.node_selector == {"node.kubernetes.io/instance-type": "g5.xlarge"}
+    assert a10g.tolerations == ({"key": "gpu", "operator": "Exists", "effect": "NoSchedule"},)
+    assert config.environments["dev"].kaniko_image.startswith("gcr.io/kaniko-project/executor:")
+    assert config.environments["dev"].gpu_nodes == {}
 
 
 def test_an_environment_variable_wins_over_a_bad_file_value(tmp_path: Path) -> None:

@@ -486,7 +486,7 @@ def test_every_qwak_field_a_builder_cannot_honour_is_a_warning_naming_it() -> No
         "      service_account_key_secret_name: gcp_key\n"
     )
     bs, ds = "action.build_deploy.build_spec", "action.build_deploy.deployment_spec"
-    for builder in ("local", "docker"):
+    for builder in ("local", "docker", "kubernetes"):
         problems = check(extra, ctx=Context(builder=builder))
         assert all(p.severity is Severity.WARNING for p in problems)
         assert sorted((p.code, p.path) for p in problems) == [

@@ -1,21 +1,17 @@
 """Rendered Kubernetes objects, validated against the published schemas (1.30 and the newest
-that kubernetes-validate ships) and the KEDA ScaledObject CRD."""
+that kubernetes-validate ships) and the KEDA ScaledObject CRD (tests/kube_schemas.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 
 from qwak_auto.automation.model import from_document
 from qwak_auto.deploy.manifests import Target, prometheus_query, render, to_yaml
 from qwak_auto.deploy.runner_manifest import render_runner
-
-ROOT = Path(__file__).parents[3]
-KEDA_CRD = ROOT / "schemas" / "external" / "keda.sh_scaledobjects.yaml"
-K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+from qwak_auto.platform.kubernetes import GpuNodes
+from tests.kube_schemas import validate_all
 
 BASE: dict[str, Any] = {
     "name": "retrain_churn",
@@ -36,25 +32,6 @@ def automation(**deployment_spec: Any):
     doc = {**BASE, "action": {"build_deploy": {**BASE["action"]["build_deploy"]}}}
     doc["action"]["build_deploy"]["deployment_spec"] = deployment_spec
     return from_document(doc)
-
-
-def keda_validator():
-    import jsonschema
-    from ruamel.yaml import YAML
-
-    crd = YAML(typ="safe").load(KEDA_CRD.read_text())
-    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
-    return jsonschema.Draft7Validator(version["schema"]["openAPIV3Schema"])
-
-
-def validate_all(objects: list[dict[str, Any]]) -> None:
-    for obj in objects:
-        if obj["kind"] == "ScaledObject":
-            errors = list(keda_validator().iter_errors(obj))
-            assert not errors, [e.message for e in errors]
-            continue
-        for version in K8S_VERSIONS:
-            kubernetes_validate.validate(obj, version, strict=True)
 
 
 AUTOSCALE = {
@@ -93,6 +70,7 @@ def test_rendered_objects_validate(spec):
 
 def test_deployment_carries_the_spec():
     objs = {
+        # the variation's Service (the model's own Service is checked below)
         o["kind"]: o
         for o in render(
             automation(
@@ -109,6 +87,7 @@ def test_deployment_carries_the_spec():
             ),
             TARGET,
         )
+        if o["metadata"]["name"] != "churn-v2"
     }
     dep = objs["Deployment"]
     assert dep["metadata"]["name"] == "churn-v2-default"
@@ -199,7 +178,8 @@ def test_documented_queries(metric, agg, expected):
 
 def test_yaml_is_multi_document():
     text = to_yaml(render(automation(auto_scale_config=AUTOSCALE), TARGET))
-    assert text.count("\n---\n") == 3
+    # ServiceAccount, the variation's Service, the model's Service, Deployment, ScaledObject
+    assert text.count("\n---\n") == 4
     assert "kind: ScaledObject" in text
 
 
@@ -210,3 +190,80 @@ def test_runner_cronjob_validates():
     container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["run", "--once", "/automations"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_the_model_service_selects_every_variation_but_shadows():
+    main = {o["kind"] + o["metadata"]["name"]: o for o in render(automation(), TARGET)}
+    shadow = {
+        o["kind"] + o["metadata"]["name"]: o
+        for o in render(automation(variation_name="shadow_b", shadow=True), TARGET)
+    }
+    # the model's own address: the same object whichever variation renders it
+    assert main["Servicechurn-v2"] == shadow["Servicechurn-v2"]
+    assert main["Servicechurn-v2"]["spec"]["selector"] == {
+        "auto.qwak.ai/model": "churn_v2",
+        "auto.qwak.ai/default-address": "true",
+    }
+    pod = main["Deploymentchurn-v2-default"]["spec"]["template"]["metadata"]["labels"]
+    assert pod["auto.qwak.ai/default-address"] == "true"
+    shadow_pod = shadow["Deploymentchurn-v2-shadow-b"]["spec"]["template"]["metadata"]["labels"]
+    assert shadow_pod["auto.qwak.ai/default-address"] == "false"
+    # the variation's own address still reaches the shadow's pods
+    assert shadow["Servicechurn-v2-shadow-b"]["spec"]["selector"] == {
+        "auto.qwak.ai/model": "churn_v2",
+        "auto.qwak.ai/variation": "shadow_b",
+    }
+
+
+def test_api_keys_come_from_a_secret_volume_never_the_manifest():
+    target = Target(
+        build_id="b1",
+        image="r/churn:b1",
+        environment="prod",
+        namespace="models",
+        api_keys_version="3f2a9c1d0e4b5a67",
+    )
+    objects = render(automation(api_keys_secret="churn_keys"), target)
+    validate_all(objects)
+    dep = next(o for o in objects if o["kind"] == "Deployment")
+    pod = dep["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    assert container["command"][-2:] == ["--api-keys-file", "/var/run/auto/api-keys/api_keys"]
+    assert container["volumeMounts"] == [
+        {"name": "api-keys", "mountPath": "/var/run/auto/api-keys", "readOnly": True}
+    ]
+    assert pod["spec"]["volumes"] == [
+        {
+            "name": "api-keys",
+            "secret": {"secretName": "churn-v2-default-api-keys", "defaultMode": 0o400},
+        }
+    ]
+    # a new set of keys restarts the pods (they read the keys once, at start)
+    assert pod["metadata"]["annotations"]["auto.qwak.ai/api-keys-version"] == "3f2a9c1d0e4b5a67"
+    assert not any(o["kind"] == "Secret" for o in objects)
+
+
+def test_gpu_placement_follows_the_environment():
+    nodes = {
+        "NVIDIA_A10G": GpuNodes(
+            node_selector={"node.kubernetes.io/instance-type": "g5.xlarge"},
+            tolerations=(
+                {"key": "gpu", "operator": "Equal", "value": "a10g", "effect": "NoSchedule"},
+            ),
+        )
+    }
+    target = Target(
+        build_id="b1", image="i", environment="prod", gpu_nodes=nodes, pull_secret="regcred"
+    )
+    a10g = render(automation(gpu_resources={"gpu_type": "NVIDIA_A10G", "gpu_amount": 1}), target)
+    t4 = render(automation(gpu_resources={"gpu_type": "NVIDIA_T4", "gpu_amount": 1}), target)
+    validate_all(a10g + t4)
+    a10g_pod = next(o for o in a10g if o["kind"] == "Deployment")["spec"]["template"]["spec"]
+    assert a10g_pod["nodeSelector"] == {"node.kubernetes.io/instance-type": "g5.xlarge"}
+    assert a10g_pod["tolerations"][0]["value"] == "a10g"
+    assert a10g_pod["imagePullSecrets"] == [{"name": "regcred"}]
+    t4_pod = next(o for o in t4 if o["kind"] == "Deployment")["spec"]["template"]["spec"]
+    assert t4_pod["nodeSelector"] == {"auto.qwak.ai/gpu-type": "NVIDIA_T4"}
+    assert t4_pod["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
