@@ -7,8 +7,9 @@ that step with the reason, not the runner. Tests and embedding code pass their o
 :func:`steps_for`.
 
 Step timeouts (seconds) can be overridden with ``AUTO_TIMEOUT_<STEP>`` (SOURCE, BUILD,
-CONDITION, DEPLOY, NOTIFY); the deploy timeout defaults to the spec's
-``deployment_process_timeout_limit`` plus a minute per environment.
+CONDITION, DEPLOY, NOTIFY); the deploy timeout defaults to, per environment, the spec's
+``deployment_process_timeout_limit``, plus a minute, plus the rollout's watch (every canary
+step's ``step_time`` and the ``bake_time``).
 """
 
 from __future__ import annotations
@@ -182,8 +183,15 @@ class NotifierChain:
 def timeouts(automation: Automation, environ: Mapping[str, str]) -> dict[str, float]:
     out = dict(DEFAULT_TIMEOUTS)
     spec = automation.action.deployment_spec
+    rollout = spec.rollout
+    # Per environment: the time to become ready, a minute for the rest, and the watch.
+    watched = (
+        0
+        if rollout is None
+        else (len(rollout.canary_steps) * rollout.step_seconds + rollout.bake_seconds)
+    )
     out["deploy"] = float(
-        (spec.deployment_process_timeout_limit + 60) * len(automation.environments)
+        (spec.deployment_process_timeout_limit + 60 + watched) * len(automation.environments)
     )
     for step in out:
         raw = environ.get(f"AUTO_TIMEOUT_{step.upper()}")
