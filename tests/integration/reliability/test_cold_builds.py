@@ -11,14 +11,62 @@ by each build that reused it while other builds' harnesses started.
 from __future__ import annotations
 
 import collections
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.reliability.conftest import Fleet, churn_repo, write_automations
+from qwak_auto.builders.env import env_python, link_runtime
+from tests.integration.reliability.conftest import REPO, Fleet, churn_repo, write_automations
 
 RUNNERS = 8
 AUTOMATIONS = 25
+
+RELINK = """
+import sys, time
+from pathlib import Path
+from qwak_auto.builders.env import link_runtime
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    link_runtime(Path(sys.argv[1]))
+"""
+
+
+def test_interpreters_starting_while_builds_reuse_the_environment_find_auto(
+    tmp_path: Path,
+) -> None:
+    """The fault itself, sharpened: two processes keep doing what a build that reuses the
+    environment does (``link_runtime``, under its own lock) while interpreters start in the
+    environment, as harnesses, test servers and model servers do. Each must find
+    ``qwak_auto``; with the .pth truncated and rewritten in place, ~80% of them did not."""
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    link_runtime(env)
+    seconds = 4.0
+    relinkers = [
+        subprocess.Popen([sys.executable, "-c", RELINK, str(env), str(seconds)], cwd=REPO)
+        for _ in range(2)
+    ]
+    failures: list[str] = []
+    started = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            [str(env_python(env)), "-c", "import qwak_auto.runtime"],
+            cwd=tmp_path,  # not the checkout, where `-c` would find qwak_auto without the .pth
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        started += 1
+        if done.returncode != 0:
+            failures.append(done.stderr.strip().splitlines()[-1])
+    assert [r.wait(timeout=60) for r in relinkers] == [0, 0]
+    assert started >= 10
+    assert failures == []
 
 
 @pytest.mark.slow
