@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -170,6 +171,7 @@ def ensure_env(
             shutil.rmtree(path, ignore_errors=True)
             raise
         link_runtime(path)
+        make_private(path)
         meta = {"tool": tool, "specs": list(deps.specs()), "freeze": freeze, "warnings": warnings}
         write_whole(marker, json.dumps(meta, indent=2))
         return BuildEnv(
@@ -182,6 +184,22 @@ def ensure_env(
             warnings=tuple(warnings),
             seconds=time.monotonic() - started,
         )
+
+
+def make_private(path: Path) -> None:
+    """What the installer wrote into the environment with modes for everyone (uv's ``.lock``
+    is 0666, its scripts 0711) made its owner's alone, as everything in the home is (issue
+    14). A file with other hard links is the installer's cache's (uv links package files
+    from it): its mode is the cache's, and changing it would change the cache's; such files
+    are public packages, and the 0700 home keeps other users away from them."""
+    for folder, _dirs, names in os.walk(path):
+        for entry in (Path(folder), *(Path(folder) / n for n in names)):
+            info = entry.lstat()
+            shared = stat.S_ISREG(info.st_mode) and info.st_nlink > 1
+            if stat.S_ISLNK(info.st_mode) or shared:
+                continue
+            if info.st_mode & 0o077:
+                entry.chmod(stat.S_IMODE(info.st_mode) & 0o700)
 
 
 def _read_marker(marker: Path) -> dict[str, Any] | None:
