@@ -118,3 +118,8 @@ def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Fleet:
 @pytest.fixture
 def sqlite_fleet(tmp_path: Path) -> Fleet:
     return Fleet(tmp_path, None)
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    return ("127.0.0.1", 0)
