@@ -72,6 +72,7 @@ class Canaries:
     signing: str = field(default_factory=lambda: f"cnrysign{uuid.uuid4().hex}")
     api_key: str = field(default_factory=lambda: f"cnrykey{uuid.uuid4().hex}")
     unused: str = field(default_factory=lambda: f"cnryunused{uuid.uuid4().hex}")
+    vault: str = field(default_factory=lambda: f"cnryvault{uuid.uuid4().hex}")
 
     @property
     def basic(self) -> str:
@@ -86,6 +87,7 @@ class Canaries:
             "signing secret": signing_key,
             "API key": self.api_key,
             "unused secret": self.unused,
+            "Vault token": self.vault,
         }
 
 
@@ -218,6 +220,7 @@ def test_children_hold_only_the_secrets_they_need(
             "AUTO_SECRET_SIGNING": "whsec_" + base64.b64encode(canary.signing.encode()).decode(),
             "AUTO_SECRET_API_KEYS": canary.api_key,
             "AUTO_SECRET_UNUSED": canary.unused,
+            "VAULT_TOKEN": canary.vault,  # another backend's login (not configured here)
         }
         env.pop("AUTO_STATE_URL", None)
         runner = subprocess.Popen(
