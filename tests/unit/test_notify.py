@@ -211,3 +211,13 @@ def test_budget_stops_retries_before_the_runner_timeout() -> None:
     assert delivery.attempts == 1
     assert slept == []
     assert "budget" in delivery.error
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    from qwak_auto.notify.http import retry_after
+
+    assert retry_after("30") == 30.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480.0 + 60) == 0.0
+    assert retry_after(None) is None
+    assert retry_after("soon") is None
