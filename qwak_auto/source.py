@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from qwak_auto import git_env, proc
+from qwak_auto.automation.values import branch_problem
 from qwak_auto.errors import ProcError, SourceError
 from qwak_auto.git_env import auth_header, base_env, git_config_env
 from qwak_auto.platform.locks import locked
@@ -82,17 +83,13 @@ def check_url(url: str) -> str:
     return scheme
 
 
-_BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
-
-
 def check_branch(branch: str) -> str:
-    """``git_branch`` as a safe ref name (it is used in refspecs and ref file paths)."""
-    bad = ".." in branch or branch.endswith((".", "/", ".lock")) or "//" in branch
-    if not _BRANCH.match(branch) or bad:
-        raise SourceError(
-            f"git_branch {branch!r} is not a valid branch, tag or commit name",
-            "use a plain branch name such as main or release/2026-03",
-        )
+    """``git_branch`` as a safe ref name (it is used in refspecs and ref file paths): the
+    rule ``auto validate`` applies (automation.values.branch_problem)."""
+    found = branch_problem(branch)
+    if found is not None:
+        _code, message, hint = found
+        raise SourceError(message, hint)
     return branch
 
 
