@@ -6,9 +6,12 @@ and chosen by the project config (:data:`PROJECT`)."""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
-from qwak_auto.run.contracts import BuildResult, DeployOutcome
+from qwak_auto.run.contracts import BuildResult, Checkout, DeployOutcome
 
 
 class RecordingDeployer:
@@ -31,5 +34,19 @@ class RecordingDeployer:
         )  # fmt: skip
 
 
-PLUGIN = {"qwak_auto.deployers": {"recording": f"{__name__}:RecordingDeployer"}}
+class SleepyBuilder:
+    """Touches ``$SLEEPY_STARTED`` and sleeps: a build a test can kill the runner in."""
+
+    name = "sleepy"
+
+    def build(self, checkout: Checkout, ctx: Any) -> BuildResult:
+        Path(os.environ["SLEEPY_STARTED"]).touch()
+        time.sleep(120)
+        raise AssertionError("the runner should have been killed by now")
+
+
+PLUGIN = {
+    "qwak_auto.deployers": {"recording": f"{__name__}:RecordingDeployer"},
+    "qwak_auto.builders": {"sleepy": f"{__name__}:SleepyBuilder"},
+}
 PROJECT = "builder: local\nenvironments:\n  dev: {deployer: recording}\n"
