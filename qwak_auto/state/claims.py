@@ -327,7 +327,8 @@ class SqlStore(RecordStore):
 
 def _what_next(run: RunRecord) -> str:
     """What happens to an abandoned run, as the tick does it (schedule/tick.py): a slot is
-    retried once; a manual run (no slot) is not retried at all (issue 14)."""
-    if run.scheduled_for is None:
+    retried once; a manual run (`auto trigger`, run key ``NAME@manual:UUID``) is not retried
+    at all (issue 14)."""
+    if "@manual:" in run.run_key:
         return f"manual runs are not retried: `auto trigger {run.automation}` starts it again"
     return "the slot will be retried once" if run.attempt < 2 else "not retried again"
