@@ -13,32 +13,37 @@ a timeout on every git call. A private repository's token is resolved at the las
 and handed to git as an ``http.extraHeader`` through ``GIT_CONFIG_COUNT``/``_KEY_n``/
 ``_VALUE_n`` environment variables: never in the URL, argv, ``.git/config``, logs or state.
 An ssh key is written to a 0600 file in a private temporary directory and removed after.
-GitPython starts git itself, so this is the only module that uses it.
+git starts through ``proc.run`` with an environment of its own: what it needs from ours
+(PATH, HOME, proxies, certificates, the ssh agent) and its configuration, never the other
+secrets of the runner's environment (issue 14: a git process's /proc/PID/environ held every
+``AUTO_SECRET_*`` value when GitPython started it with a copy of ours).
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import fcntl
 import hashlib
+import os
 import re
-import shlex
 import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from qwak_auto import proc
+from qwak_auto.automation.values import branch_problem
 from qwak_auto.errors import ProcError, SourceError
-from qwak_auto.redact import redact, register
+from qwak_auto.platform import git_env
+from qwak_auto.platform.git_env import auth_header, base_env, git_config_env
+from qwak_auto.platform.locks import locked
+from qwak_auto.redact import redact
 from qwak_auto.run.contracts import Checkout, RunContext
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import BuildSpec
+
+__all__ = ["GitSource", "auth_header", "base_env", "git_config_env"]
 
 DEFAULT_TIMEOUT = 600.0
 ALLOWED_SCHEMES = ("https", "http", "ssh", "file")
@@ -79,17 +84,13 @@ def check_url(url: str) -> str:
     return scheme
 
 
-_BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
-
-
 def check_branch(branch: str) -> str:
-    """``git_branch`` as a safe ref name (it is used in refspecs and ref file paths)."""
-    bad = ".." in branch or branch.endswith((".", "/", ".lock")) or "//" in branch
-    if not _BRANCH.match(branch) or bad:
-        raise SourceError(
-            f"git_branch {branch!r} is not a valid branch, tag or commit name",
-            "use a plain branch name such as main or release/2026-03",
-        )
+    """``git_branch`` as a safe ref name (it is used in refspecs and ref file paths): the
+    rule ``auto validate`` applies (automation.values.branch_problem)."""
+    found = branch_problem(branch)
+    if found is not None:
+        _code, message, hint = found
+        raise SourceError(message, hint)
     return branch
 
 
@@ -102,45 +103,8 @@ def resolve_url(url: str, origin_file: str) -> str:
     return str((base / url).resolve())
 
 
-def auth_header(token: str, scheme: str = "basic") -> str:
-    """The HTTP header that carries a token (GitHub and GitLab accept Basic with any user)."""
-    if scheme == "bearer":
-        return f"Authorization: Bearer {token}"
-    pair = base64.b64encode(f"x-access-token:{token}".encode()).decode("ascii")
-    register(pair)  # the encoded form is as secret as the token
-    return f"Authorization: Basic {pair}"
-
-
-def git_config_env(extra: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
-    """Git configuration passed through the environment (never written to a config file)."""
-    settings: list[tuple[str, str]] = [
-        ("protocol.allow", "never"),
-        ("protocol.https.allow", "always"),
-        ("protocol.http.allow", "always"),
-        ("protocol.ssh.allow", "always"),
-        ("protocol.file.allow", "always"),
-        ("protocol.ext.allow", "never"),
-        ("credential.helper", ""),
-        ("core.hooksPath", "/dev/null"),
-        *extra,
-    ]
-    env = {"GIT_CONFIG_COUNT": str(len(settings))}
-    for index, (key, value) in enumerate(settings):
-        env[f"GIT_CONFIG_KEY_{index}"] = key
-        env[f"GIT_CONFIG_VALUE_{index}"] = value
-    return env
-
-
-def base_env() -> dict[str, str]:
-    return {
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_ASKPASS": "",
-        "SSH_ASKPASS": "",
-        "GCM_INTERACTIVE": "never",
-        "GIT_ALLOW_PROTOCOL": "https:http:ssh:file",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "LC_ALL": "C",
-    }
+class _Refused(SourceError):
+    """The remote refused the credentials git was given (or asked for some)."""
 
 
 def contained(root: Path, relative: str, what: str) -> Path:
@@ -183,17 +147,6 @@ def read_ref(repo: Path, ref: str) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 class GitSource:
     """``Source`` for the runner: ``fetch(build_spec, ctx) -> Checkout``."""
 
@@ -207,10 +160,21 @@ class GitSource:
         key = url_key(url)
         cache = ctx.config.home / "cache"
         repo = cache / "repos" / key
-        with _locked(cache / "repos" / f"{key}.lock"), self._auth_env(spec, ctx, cache) as env:
+        # Another build of the same repository fetches and checks out under this lock (two
+        # git calls, each at most `timeout`): wait as long as that may take, then say so.
+        lock = locked(
+            cache / "repos" / f"{key}.lock",
+            timeout=2 * self.timeout,
+            what=f"the repository cache of {redact(url)}",
+        )
+        environ = ctx.environ or os.environ
+        with lock, git_env.auth_env(spec, ctx.secrets, cache, environ) as env:
             if not (repo / "HEAD").is_file():
-                self._init(repo)
-            commit = self._update(repo, url, spec.git_branch, env)
+                self._init(repo, env)
+            try:
+                commit = self._update(repo, url, spec.git_branch, env)
+            except _Refused as exc:
+                raise git_env.refused(spec, url, exc.message) from None
             root = self._checkout(repo, cache / "checkouts" / key / commit, commit, env)
         project_dir = contained(root, spec.sub_path or ".", "git_uri path")
         if not project_dir.is_dir():
@@ -228,61 +192,24 @@ class GitSource:
             main_dir=main_dir,
         )
 
-    # ------------------------------------------------------------ credentials
-
-    @contextlib.contextmanager
-    def _auth_env(self, spec: BuildSpec, ctx: RunContext, cache: Path) -> Iterator[dict[str, str]]:
-        extra: list[tuple[str, str]] = []
-        env = base_env()
-        key_dir: Path | None = None
-        try:
-            if spec.git_access_token_secret:
-                token = ctx.secrets(spec.git_access_token_secret).strip()
-                register(token)
-                extra.append(("http.extraHeader", auth_header(token)))
-            if spec.git_ssh_key_secret:
-                key = ctx.secrets(spec.git_ssh_key_secret)
-                register(key)
-                key_dir = Path(tempfile.mkdtemp(prefix="auto-ssh-"))
-                key_file = key_dir / "id"
-                key_file.touch(mode=0o600)
-                key_file.write_text(key.strip() + "\n", encoding="utf-8")
-                known = cache / "known_hosts"
-                known.parent.mkdir(parents=True, exist_ok=True)
-                env["GIT_SSH_COMMAND"] = " ".join(
-                    [
-                        "ssh",
-                        "-i",
-                        shlex.quote(str(key_file)),
-                        "-o IdentitiesOnly=yes -o BatchMode=yes",
-                        "-o StrictHostKeyChecking=accept-new",
-                        "-o",
-                        shlex.quote(f"UserKnownHostsFile={known}"),
-                    ]
-                )
-            env.update(git_config_env(extra))
-            yield env
-        finally:
-            if key_dir is not None:
-                shutil.rmtree(key_dir, ignore_errors=True)
-
     # ------------------------------------------------------------ git calls
 
     def _git(self, args: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> str:
-        # Through proc, like every program: its own process group, recorded in the step's
-        # ledger, killed with the runner (GitPython's own spawning would do none of that).
+        command = next(a for a in args if not a.startswith("-") and "/" not in a)
+        hint = "check git_uri, git_branch and the access secret (run with --debug)"
         try:
-            result = proc.run(["git", *args], timeout=self.timeout, env=env, cwd=cwd)
+            result = proc.run(["git", *args], timeout=self.timeout, env=env, cwd=cwd, check=False)
         except ProcError as exc:
-            command = next(a for a in args if not a.startswith("-") and "/" not in a)
+            reason = exc.message
             if "did not finish" in exc.message:
                 reason = f"did not finish within {self.timeout:g}s"
-            else:
-                reason = _reason(exc.stderr or exc.stdout or "", exc.returncode)
-            raise SourceError(
-                f"git {command} failed: {reason}",
-                "check git_uri, git_branch and the access secret (run with --debug)",
-            ) from None
+            raise SourceError(f"git {command} failed: {reason}", hint) from None
+        if result.returncode != 0:
+            output = result.stderr or result.stdout
+            reason = _reason(output, result.returncode)
+            if git_env.auth_failed(output):
+                raise _Refused(f"git {command} failed: {reason}", hint)
+            raise SourceError(f"git {command} failed: {reason}", hint)
         return result.stdout.strip()
 
     def _fetch(self, repo: Path, url: str, refspecs: Sequence[str], env: Mapping[str, str]) -> None:
@@ -301,12 +228,12 @@ class GitSource:
             env,
         )
 
-    def _init(self, repo: Path) -> None:
+    def _init(self, repo: Path, env: Mapping[str, str]) -> None:
         """An empty bare repository, made in a temporary directory and renamed into place."""
         tmp = repo.parent / f".tmp-{repo.name}-{uuid.uuid4().hex[:8]}"
         tmp.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._git(["init", "--quiet", "--bare", "--", str(tmp)], base_env())
+            self._git(["init", "--quiet", "--bare", "--", str(tmp)], env)
             if repo.exists():
                 shutil.rmtree(repo)  # left over from an interrupted first fetch
             tmp.rename(repo)

@@ -1,55 +1,70 @@
-"""Semantic rules that need the project config's builder and environments.
-
-``builder.no-image``: an environment that deploys to Kubernetes runs an image, and the
-``local`` builder makes none, so such a run would fail after its build; ``auto validate``
-says so before. (Plugin builders are not judged: whether they make images is theirs to say.)
-"""
+"""Semantic rules of the values a build or a deployment hands to other programs: the branch
+git fetches, the environment variables, the IAM roles. Each is refused by ``auto validate``
+with the rule the run applies, so a file that validates does not fail at run time on them
+(issue 14: `git_branch: "--upload-pack=..."`, an env_vars value with a newline and a
+malformed role ARN all passed `auto validate`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from qwak_auto.automation.checks import DEPLOY_SPEC, Context, _Out, get
-from qwak_auto.automation.load import JsonPath
+from qwak_auto.automation.rulebase import BUILD_SPEC, DEPLOY_SPEC, Context, _Out, _strings, get
+from qwak_auto.automation.values import branch_problem, control_character, role_arn_problem
 
-BUILDERS_WITHOUT_IMAGE = ("local",)
-IMAGE_DEPLOYERS = ("kubernetes",)
-
-
-def _environments(data: Mapping[str, Any], ctx: Context) -> list[tuple[JsonPath, str]]:
-    """Where the automation deploys, with the place in the file that says so."""
-    listed = get(data, (*DEPLOY_SPEC, "environments"))
-    if isinstance(listed, list) and listed:
-        return [
-            ((*DEPLOY_SPEC, "environments", i), name)
-            for i, name in enumerate(listed)
-            if isinstance(name, str)
-        ]
-    own = data.get("environment")
-    if isinstance(own, str) and own:
-        return [(("environment",), own)]
-    return [(("name",), ctx.default_environment)]
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def check_builder_makes_image(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
-    if ctx.builder not in BUILDERS_WITHOUT_IMAGE or not ctx.deployers:
-        return
-    for path, name in _environments(data, ctx):
-        deployer = ctx.deployers.get(name or ctx.default_environment)
-        if deployer not in IMAGE_DEPLOYERS:
-            continue
-        where = f"`{name}`" if path != ("name",) else f"`{name}` (the default environment)"
-        out.add(
-            path,
-            "builder.no-image",
-            f"the environment {where} deploys to Kubernetes, which runs an image, and the "
-            f"`{ctx.builder}` builder makes none: the run would fail after its build",
-            "set `builder: kubernetes` (a Job in the cluster) or `builder: docker` in auto.yaml "
-            "(or AUTO_BUILDER), or deploy this automation to an environment with "
-            "`deployer: local`",
-            at_key=path == ("name",),
-        )
+def check_branch(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    path = (*BUILD_SPEC, "git_branch")
+    branch = get(data, path)
+    if isinstance(branch, str):
+        found = branch_problem(branch)
+        if found is not None:
+            out.add(path, *found)
 
 
-RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (check_builder_makes_image,)
+def check_env_vars(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    for base in (BUILD_SPEC, DEPLOY_SPEC):
+        for path, entry in _strings(data, (*base, "env_vars")):
+            key, sep, value = entry.partition("=")
+            control = control_character(value)
+            if not sep:
+                out.add(
+                    path,
+                    "env.format",
+                    f"`{entry}` is not KEY=VALUE",
+                    f'write it as "{entry.strip() or "KEY"}=value"',
+                )
+            elif not ENV_KEY.match(key):
+                out.add(
+                    path,
+                    "env.key",
+                    f"`{key}` is not a valid environment variable name",
+                    "start with a letter or `_`, then letters, digits or `_`",
+                )
+            elif control is not None:
+                out.add(
+                    path,
+                    "env.control-character",
+                    f"the value of `{key}` contains {control}",
+                    "a value is one line of text; pass structured or multi-line data as a "
+                    "file in the repository, or encode it (e.g. base64)",
+                )
+
+
+def check_roles(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+    for path in ((*BUILD_SPEC, "assumed_iam_role"), (*DEPLOY_SPEC, "custom_iam_role_arn")):
+        role = get(data, path)
+        if isinstance(role, str):
+            found = role_arn_problem(role.strip(), str(path[-1]))
+            if found is not None:
+                out.add(path, *found)
+
+
+RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (
+    check_branch,
+    check_env_vars,
+    check_roles,
+)

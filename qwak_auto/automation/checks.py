@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from qwak_auto.automation.load import Document, JsonPath, dotted
-from qwak_auto.automation.problems import Problem, Severity
+from qwak_auto.automation.load import Document, JsonPath
+from qwak_auto.automation.problems import Problem
+from qwak_auto.automation.rulebase import (
+    BUILD,
+    BUILD_METRIC,
+    BUILD_SPEC,
+    DEPLOY_SPEC,
+    NOTIFY_KEYS,
+    SECRET_NAME,
+    Context,
+    _Out,
+    _strings,
+    get,
+)
+from qwak_auto.automation.secretchecks import secret_names
 from qwak_auto.automation.sqlcheck import sql_problem
 from qwak_auto.automation.units import (
     LEGACY_MEMORY_UNITS,
@@ -29,84 +41,28 @@ from qwak_auto.automation.values import (
     git_uri_problem,
     known_timezone,
     mask_url,
-    userinfo,
 )
 
-__all__ = ["Context", "check_document", "cron_problem", "git_uri_problem", "mask_url"]
+__all__ = [
+    "BUILD",
+    "BUILD_METRIC",
+    "BUILD_SPEC",
+    "DEPLOY_SPEC",
+    "NOTIFY_KEYS",
+    "SECRET_NAME",
+    "Context",
+    "_Out",
+    "_strings",
+    "check_document",
+    "cron_problem",
+    "get",
+    "git_uri_problem",
+    "mask_url",
+    "secret_names",
+]
 
-BUILD = ("action", "build_deploy")
-BUILD_SPEC = (*BUILD, "build_spec")
-DEPLOY_SPEC = (*BUILD, "deployment_spec")
-BUILD_METRIC = (*BUILD, "deployment_condition", "build_metric")
-NOTIFY_KEYS = ("on_success", "on_error", "on_not_deployed", "on_start", "on_approval_needed")
-ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}\Z")
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
 _NOT_FINITE = re.compile(r"\s*[-+]?(?:nan|inf|infinity)\s*\Z", re.IGNORECASE)
-_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox")
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What the rules need beyond the document."""
-
-    environments: tuple[str, ...] | None = None  # None: the project config lists none
-    builder: str = "local"
-    deployers: Mapping[str, str] | None = None  # environment -> its deployer (when listed)
-    default_environment: str = ""
-
-
-class _Out:
-    """Collects the Problems of one document."""
-
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self.problems: list[Problem] = []
-
-    def add(
-        self,
-        path: JsonPath,
-        code: str,
-        message: str,
-        hint: str = "",
-        *,
-        warning: bool = False,
-        at_key: bool = False,
-    ) -> None:
-        positions = self.doc.positions
-        line, column = positions.key(path) if at_key else positions.value(path)
-        self.problems.append(
-            Problem(
-                file=self.doc.file,
-                line=line,
-                column=column,
-                path=dotted(path),
-                code=code,
-                message=message,
-                hint=hint,
-                severity=Severity.WARNING if warning else Severity.ERROR,
-            )
-        )
-
-
-def get(data: Any, path: JsonPath) -> Any:
-    """The value at ``path``, or None where any step is missing or of another type."""
-    for part in path:
-        if isinstance(part, int):
-            if not isinstance(data, list) or part >= len(data):
-                return None
-        elif not isinstance(data, dict):
-            return None
-        data = data[part] if isinstance(part, int) else data.get(part)
-    return data
-
-
-def _strings(data: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
-    value = get(data, path)
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, str):
-                yield (*path, index), item
 
 
 # ------------------------------------------------------------------ schedule
@@ -273,95 +229,7 @@ def check_source(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
             _check_relative(out, (*BUILD_SPEC, key), value, what)
 
 
-def _secret_fields(data: Mapping[str, Any]) -> Iterator[tuple[JsonPath, Any]]:
-    paths: list[JsonPath] = [
-        (*BUILD_SPEC, "git_access_token_secret"),
-        (*BUILD_SPEC, "git_ssh_key_secret"),
-        (*BUILD_SPEC, "git_ssh_token_secret"),
-        (*BUILD_SPEC, "service_account_key_secret_name"),
-        (*DEPLOY_SPEC, "service_account_key_secret_name"),
-        (*DEPLOY_SPEC, "api_keys_secret"),
-    ]
-    for event in NOTIFY_KEYS:
-        paths += [(event, "slack", "webhook_secret"), (event, "webhook", "signing_secret")]
-        headers = get(data, (event, "webhook", "secret_headers"))
-        if isinstance(headers, dict):
-            paths += [(event, "webhook", "secret_headers", str(name)) for name in headers]
-    for path in paths:
-        yield path, get(data, path)
-
-
-def secret_names(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
-    """Every valid secret name the document refers to and a run resolves, with its path. A
-    value that is not a name (a URL, a token) is left out: it is reported as such, never
-    looked up or echoed. Qwak's service-account keys are left out too: nothing here reads
-    them (a `qwak.no-effect` warning says so)."""
-    return [
-        (p, v)
-        for p, v in _secret_fields(data)
-        if isinstance(v, str)
-        and SECRET_NAME.match(v)
-        and not _looks_like_value(v)
-        and p[-1] != "service_account_key_secret_name"
-    ]
-
-
-def _looks_like_value(value: str) -> bool:
-    lower = value.lower()
-    return "://" in value or "hooks.slack.com" in lower or value.startswith(_TOKEN_PREFIXES)
-
-
-def check_secrets(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
-    for path, value in _secret_fields(data):
-        if isinstance(value, str) and _looks_like_value(value):
-            shown = mask_url(value) if "://" in value else "***"
-            out.add(
-                path,
-                "secret.plaintext",
-                f"{path[-1]} holds a secret value ({shown}), not a secret name",
-                "store the value in a secret backend (e.g. the environment variable "
-                "AUTO_SECRET_<NAME>) and write its NAME here",
-            )
-    for event in NOTIFY_KEYS:
-        path = (event, "webhook", "url")
-        url = get(data, path)
-        if not isinstance(url, str):
-            continue
-        slack = "hooks.slack.com/services/" in url.lower()
-        if slack or userinfo(url) is not None:
-            hint = "name a secret instead: `slack: {webhook_secret: NAME}`"
-            if not slack:
-                hint = "remove the credential from the URL; the receiver can verify "
-                hint += "`signing_secret` signatures instead"
-            out.add(
-                path,
-                "secret.plaintext",
-                f"the webhook URL embeds a credential: {mask_url(url)}",
-                hint,
-            )
-
-
 # ------------------------------------------------------------------ build and deploy
-
-
-def check_env_vars(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
-    for base in (BUILD_SPEC, DEPLOY_SPEC):
-        for path, entry in _strings(data, (*base, "env_vars")):
-            key, sep, _value = entry.partition("=")
-            if not sep:
-                out.add(
-                    path,
-                    "env.format",
-                    f"`{entry}` is not KEY=VALUE",
-                    f'write it as "{entry.strip() or "KEY"}=value"',
-                )
-            elif not ENV_KEY.match(key):
-                out.add(
-                    path,
-                    "env.key",
-                    f"`{key}` is not a valid environment variable name",
-                    "start with a letter or `_`, then letters, digits or `_`",
-                )
 
 
 def _check_memory(out: _Out, path: JsonPath, value: Any) -> None:
@@ -431,8 +299,6 @@ RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (
     check_trigger,
     check_condition,
     check_source,
-    check_secrets,
-    check_env_vars,
     check_resources,
     check_environments,
 )
@@ -440,10 +306,17 @@ RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (
 
 def check_document(doc: Document, ctx: Context | None = None) -> list[Problem]:
     """Every semantic problem of one document."""
-    from qwak_auto.automation import buildchecks, qwakchecks, rolloutchecks
+    from qwak_auto.automation import (
+        buildchecks,
+        imagechecks,
+        qwakchecks,
+        rolloutchecks,
+        secretchecks,
+    )
 
     out = _Out(doc)
     ctx = ctx or Context()
-    for rule in (*RULES, *qwakchecks.RULES, *rolloutchecks.RULES, *buildchecks.RULES):
+    extra = (*secretchecks.RULES, *buildchecks.RULES, *qwakchecks.RULES, *rolloutchecks.RULES)
+    for rule in (*RULES, *extra, *imagechecks.RULES):
         rule(out, doc.data, ctx)
     return out.problems

@@ -152,3 +152,62 @@ def git_uri_problem(uri: str) -> tuple[str, str, str] | None:
             "use https://host/org/repo.git, git@host:org/repo.git or a local path",
         )
     return None
+
+
+# AWS's IAM role ARN (IAM API reference: the Role data type's Arn, role paths and names):
+# a partition (aws, aws-cn, aws-us-gov, aws-iso-b ...), a 12-digit account, an optional
+# path (``/`` ... ``/``, printable ASCII) and a name of at most 64 of ``[A-Za-z0-9+=,.@_-]``.
+ROLE_ARN = re.compile(
+    r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/(?:[\x21-\x7e]{1,510}/)?[\w+=,.@-]{1,64}\Z",
+    re.ASCII,
+)
+
+
+def role_arn_problem(arn: str, field: str) -> tuple[str, str, str] | None:
+    """(code, message, hint) for a role field that is not an IAM role ARN ('' means none)."""
+    if not arn or ROLE_ARN.match(arn):
+        return None
+    return (
+        "iam.role-arn",
+        f"{field} `{arn}` is not an IAM role ARN",
+        "write arn:aws:iam::<12-digit account id>:role/<name> (a path may come before the "
+        "name: role/service-role/<name>)",
+    )
+
+
+# A branch, tag or commit as git_branch: it is used in refspecs and ref file paths.
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/+-]*\Z")
+
+
+def branch_problem(branch: str) -> tuple[str, str, str] | None:
+    """(code, message, hint) for a git_branch that is not a plain branch, tag or commit."""
+    if branch.startswith("-"):
+        return (
+            "git-branch.option",
+            f"git_branch `{branch}` is not a valid branch name: it starts with `-`, which "
+            "git would read as an option",
+            "write the branch name, e.g. main or release/2026-03",
+        )
+    bad = ".." in branch or branch.endswith((".", "/", ".lock")) or "//" in branch
+    if not _BRANCH.match(branch) or bad:
+        return (
+            "git-branch.invalid",
+            f"git_branch `{branch}` is not a valid branch, tag or commit name",
+            "use a plain branch name such as main or release/2026-03",
+        )
+    return None
+
+
+# C0 control characters and DEL: a newline in a value would end it early in a Dockerfile
+# ENV line, a .env file or a Kubernetes manifest, and could add variables of its own.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_NAMES = {"\n": "a newline (\\n)", "\r": "a carriage return (\\r)", "\t": "a tab (\\t)"}
+
+
+def control_character(text: str) -> str | None:
+    """How to name the first control character of ``text``, or None when it has none."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    return _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")

@@ -94,6 +94,20 @@ def one_line(text: str) -> str:
     return redact(lines[0] if lines else "unknown error")[:400]
 
 
+def output_tail(text: str, *, lines: int = 3, limit: int = 300) -> str:
+    """The last lines of a program's output on one line (`` | `` between them), at most
+    ``limit`` characters: what a recorded reason shows of a program that died without saying
+    why in its own words (the last line of a traceback names the error)."""
+    kept: list[str] = []
+    size = 0
+    for line in reversed([ln.strip() for ln in text.splitlines() if ln.strip()]):
+        if len(kept) == lines or (kept and size + len(line) + 3 > limit):
+            break
+        kept.insert(0, line[-limit:])
+        size += len(line) + 3
+    return redact(" | ".join(kept)) if kept else "no output"
+
+
 class BuildOutput:
     """The build's output: every line goes to the log file (redacted) and, when the run has
     a display (a terminal's status line, plain lines in CI: :func:`qwak_auto.console.step_display`),

@@ -42,7 +42,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from qwak_auto import proc
 from qwak_auto.builders import common, docker_deps, docker_result, dockerfile, images
 from qwak_auto.builders.deps import detect
-from qwak_auto.builders.docker_deps import DepsImage, last_error, reason
+from qwak_auto.builders.docker_deps import DepsImage, reason
 from qwak_auto.builders.requirements import Dependencies
 from qwak_auto.errors import AutoError, BuildError, ProcError
 from qwak_auto.platform import docker as docker_cli
@@ -289,6 +289,7 @@ class DockerBuild:
             ),
             encoding="utf-8",
         )
+        docker_result.image_modes(self.work)
         self.out.line(f"==> docker build {self.stage_image}")
         self.docker(
             dockerfile.build_argv(tag=self.stage_image, context=self.work),
@@ -345,7 +346,7 @@ class DockerBuild:
             docker_cli.remove_container(self.container, self.environ)
         result_file = self.stage / "result.json"
         if not result_file.is_file():
-            tail = last_error(result.stdout)
+            tail = common.output_tail(result.stdout)
             if result.returncode == 137:
                 limit = getattr(self.spec.resources, "memory", "")
                 tail = "killed (out of memory?" + (f" memory is {limit})" if limit else ")")

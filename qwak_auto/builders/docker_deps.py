@@ -11,12 +11,10 @@ is only set by the commit, after a successful install).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +24,8 @@ from qwak_auto.builders import common, dockerfile
 from qwak_auto.builders.requirements import PIP_CUTOFF_NOTE, Dependencies
 from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.platform import docker as docker_cli
+from qwak_auto.platform.files import write_whole
+from qwak_auto.platform.locks import locked
 
 COMMIT_TIMEOUT = 900.0
 
@@ -54,7 +54,9 @@ def ensure(
     digest = deps.digest(python=f"docker:{base_id}")
     tag = dockerfile.deps_tag(digest)
     folder = home / "cache" / "docker"
-    with _locked(folder / f"{digest}.lock"):
+    # Held while another build makes this image (minutes, cold): wait no longer than this
+    # build may still take.
+    with locked(folder / f"{digest}.lock", timeout=remaining(), what=f"the image {tag}"):
         if docker_cli.image_id(tag, environ) is not None:
             site = docker_cli.image_label(tag, dockerfile.SITE_LABEL, environ)
             meta = _read_meta(folder / f"{digest}.json")
@@ -72,9 +74,9 @@ def ensure(
         if deps.as_of is not None:
             out.write(PIP_CUTOFF_NOTE + "\n")
         made = _make(deps, base, tag, digest, folder, environ, out, remaining)
-        (folder / f"{digest}.json").write_text(
+        write_whole(
+            folder / f"{digest}.json",
             json.dumps({"freeze": list(made.freeze), "warnings": list(made.warnings)}),
-            encoding="utf-8",
         )
         return made
 
@@ -150,17 +152,6 @@ def _make(
             "check the dependency file; the build log has the installer's output",
         )
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

@@ -114,7 +114,10 @@ def build_final_image(run: DockerBuild) -> None:
         shutil.rmtree(context)
     context.mkdir(parents=True)
     for name in files:
-        link_or_copy(run.stage / name, context / name)
+        # A copy, not a link: the image's files are made readable to its user (below), the
+        # build's own stay private to the home's owner.
+        shutil.copyfile(run.stage / name, context / name)
+    image_modes(context)
     (context / "Dockerfile").write_text(
         dockerfile.render_final(
             stage_image=run.stage_image,
@@ -132,8 +135,16 @@ def build_final_image(run: DockerBuild) -> None:
     )
 
 
-def link_or_copy(source: Path, dest: Path) -> None:
-    try:
-        os.link(source, dest)
-    except OSError:
-        shutil.copy2(source, dest)
+def image_modes(context: Path) -> None:
+    """Make a docker build context readable by every user (``a+rX``): COPY keeps a file's
+    mode and makes root its owner, and what auto writes in its home is 0600 (issue 14), so
+    the image's user (``--user UID``, a Kubernetes pod's non-root user) could not read its
+    own code otherwise. The context itself stays inside the private home."""
+    for folder, dirs, names in os.walk(context):
+        for name in dirs:
+            (Path(folder) / name).chmod(0o755)
+        for name in names:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                path.chmod(0o755 if path.stat().st_mode & 0o100 else 0o644)
+    context.chmod(0o755)

@@ -6,22 +6,28 @@ lock file serialises concurrent builds of the same hash; ``auto-env.json`` is wr
 so a half-made environment (a killed build) is recognised and made again. The environment
 gets a ``.pth`` file that puts auto's runtime and the ``qwak`` compatibility package on
 ``sys.path``, through a symlink refreshed on every use (so a moved checkout still works).
+
+Other builds' harnesses start from a ready environment while a build holding the lock
+checks it, so nothing they read is ever rewritten in place (issue 14: a ``.pth`` truncated
+and written again under their feet made 1-2 of 25 concurrent cold builds fail with
+``No module named 'qwak_auto'``): the link and the ``.pth`` are replaced by a rename, and
+only when they change.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import shutil
+import stat
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from qwak_auto import proc
 from qwak_auto.builders.requirements import (
@@ -31,6 +37,8 @@ from qwak_auto.builders.requirements import (
     Requirement,
 )
 from qwak_auto.errors import BuildError, ProcError
+from qwak_auto.platform.files import write_if_changed, write_whole
+from qwak_auto.platform.locks import locked
 
 MARKER = "auto-env.json"
 PTH_NAME = "_qwak_auto.pth"
@@ -114,18 +122,7 @@ def link_runtime(path: Path) -> None:
     shim = link / "runtime" / "shim"
     site = site_packages(path)
     site.mkdir(parents=True, exist_ok=True)
-    (site / PTH_NAME).write_text(f"{link_dir}\n{shim}\n", encoding="utf-8")
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    write_if_changed(site / PTH_NAME, f"{link_dir}\n{shim}\n")
 
 
 def ensure_env(
@@ -141,10 +138,13 @@ def ensure_env(
     started = time.monotonic()
     digest = deps.digest()
     path = home / "cache" / "envs" / digest
-    with _locked(path.parent / f"{digest}.lock"):
+    lock = path.parent / f"{digest}.lock"
+    # Held while another build creates this environment (minutes, cold): the build's own
+    # timeout is the longest anyone waits.
+    with locked(lock, timeout=timeout, what=f"the build environment {digest}"):
         marker = path / MARKER
-        if marker.is_file():
-            meta = json.loads(marker.read_text(encoding="utf-8"))
+        meta = _read_marker(marker)
+        if meta is not None:
             link_runtime(path)
             out.write(f"==> environment {digest}: reused ({meta.get('tool', '?')})\n")
             return BuildEnv(
@@ -171,8 +171,9 @@ def ensure_env(
             shutil.rmtree(path, ignore_errors=True)
             raise
         link_runtime(path)
+        make_private(path)
         meta = {"tool": tool, "specs": list(deps.specs()), "freeze": freeze, "warnings": warnings}
-        marker.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        write_whole(marker, json.dumps(meta, indent=2))
         return BuildEnv(
             path=path,
             python=env_python(path),
@@ -183,6 +184,32 @@ def ensure_env(
             warnings=tuple(warnings),
             seconds=time.monotonic() - started,
         )
+
+
+def make_private(path: Path) -> None:
+    """What the installer wrote into the environment with modes for everyone (uv's ``.lock``
+    is 0666, its scripts 0711) made its owner's alone, as everything in the home is (issue
+    14). A file with other hard links is the installer's cache's (uv links package files
+    from it): its mode is the cache's, and changing it would change the cache's; such files
+    are public packages, and the 0700 home keeps other users away from them."""
+    for folder, _dirs, names in os.walk(path):
+        for entry in (Path(folder), *(Path(folder) / n for n in names)):
+            info = entry.lstat()
+            shared = stat.S_ISREG(info.st_mode) and info.st_nlink > 1
+            if stat.S_ISLNK(info.st_mode) or shared:
+                continue
+            if info.st_mode & 0o077:
+                entry.chmod(stat.S_IMODE(info.st_mode) & 0o700)
+
+
+def _read_marker(marker: Path) -> dict[str, Any] | None:
+    """The ready environment's record, or None when it is not ready (or the record is
+    unreadable: an environment made by an older auto that was killed while writing it)."""
+    try:
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def _create(

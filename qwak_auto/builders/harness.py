@@ -440,4 +440,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from qwak_auto.platform.private import restrict_umask
+
+    restrict_umask()  # what it writes in the home is private (issue 14)
     sys.exit(main())

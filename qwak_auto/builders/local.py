@@ -181,7 +181,8 @@ class LocalBuilder:
         result_file = stage / "result.json"
         if not result_file.is_file():
             raise BuildError(
-                f"the build harness exited with status {result.returncode} without a result"
+                f"the build harness exited with status {result.returncode} without a result: "
+                f"{common.output_tail(result.stdout)}"
             )
         data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
         return data

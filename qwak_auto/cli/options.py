@@ -57,7 +57,23 @@ def project_config(paths: tuple[Path, ...] = (), config_file: Path | None = None
         raise UsageError(
             "no such file or folder: " + ", ".join(missing), "give automation files or folders"
         )
-    return load_config(paths, env=os.environ, config_file=config_file)
+    config = load_config(paths, env=os.environ, config_file=config_file)
+    private_home(config.home)
+    return config
+
+
+_warned: set[Path] = set()
+
+
+def private_home(home: Path) -> None:
+    """The home made 0700 when it is new; a warning with the fix when others may read it."""
+    from qwak_auto import console
+    from qwak_auto.platform.private import ensure_home
+
+    warning = ensure_home(home)
+    if warning and home not in _warned:
+        _warned.add(home)
+        console.out(f"warning: {warning}", err=True)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ def ui_command(
     """Serve a read-only dashboard: automations, runs with their builds, logs and deployments,
     each deployment's last hour of traffic, gated metrics."""
     from qwak_auto import console
+    from qwak_auto.cli.options import private_home
     from qwak_auto.config import load_config
     from qwak_auto.errors import UsageError
     from qwak_auto.ui.app import Dashboard
@@ -29,6 +30,7 @@ def ui_command(
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     config = load_config(tuple(chosen), env=os.environ)
+    private_home(config.home)
 
     def banner() -> None:  # once it listens: a port in use is an error, not a banner
         console.out(f"auto ui: http://{host}:{port}/  (read-only; Ctrl-C stops it)", err=True)

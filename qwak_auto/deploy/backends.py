@@ -20,10 +20,19 @@ if TYPE_CHECKING:
     from qwak_auto.run.contracts import BuildResult
 
 
+# The credentials auto's secret backends log in with: a model server never needs them.
+BACKEND_CREDENTIALS = frozenset({"VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"})
+
+
 def server_env(environ: Mapping[str, str], settings: ServeSettings) -> dict[str, str]:
-    """A process backend's environment: the runner's, without auto's own secrets, with the
-    deployment's env_vars."""
-    env = {k: v for k, v in environ.items() if not k.startswith("AUTO_SECRET_")}
+    """A process backend's environment: the runner's, without auto's own secrets (the
+    ``env`` backend's values, the other backends' credentials), with the deployment's
+    env_vars."""
+    env = {
+        k: v
+        for k, v in environ.items()
+        if not k.startswith("AUTO_SECRET_") and k not in BACKEND_CREDENTIALS
+    }
     env.update(settings.env_vars)
     env["PYTHONUNBUFFERED"] = "1"
     return env

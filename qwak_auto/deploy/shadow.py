@@ -140,4 +140,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    from qwak_auto.platform.private import restrict_umask
+
+    restrict_umask()  # what it writes in the home is private (issue 14)
     main()

@@ -1,11 +1,17 @@
 """Delivering one HTTP notification: timeouts, retries with back-off, no retry on 4xx.
 
+Retried: connection errors, 5xx and 429 (Too Many Requests, what Slack answers when a
+webhook is rate-limited). A ``Retry-After`` (seconds or an HTTP date) on a 429 or 503 is
+waited for instead of the back-off, when it fits in the notification budget; otherwise the
+delivery gives up at once and says so. Other 4xx are not retried.
+
 stdlib urllib only (no runtime dependency on requests). Every error text is redacted: the
 Slack webhook URL is itself a secret.
 """
 
 from __future__ import annotations
 
+import email.utils
 import socket
 import time
 import urllib.error
@@ -88,8 +94,30 @@ def check_url(url: str) -> str | None:
     return None
 
 
-def _attempt(req: Request, msg_id: str, timeout: float) -> tuple[int | None, str]:
-    """One try: (HTTP status or None, error text or '')."""
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int | None  # None without a response
+    error: str = ""
+    retry_after: float | None = None  # seconds the server asked us to wait
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds (``120`` or an HTTP date); None when absent or
+    unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _attempt(req: Request, msg_id: str, timeout: float) -> _Answer:
+    """One try."""
     headers = {"User-Agent": "qwak-auto", **(req.headers or {})}
     body = req.body
     if req.signing_secret is not None:
@@ -98,16 +126,21 @@ def _attempt(req: Request, msg_id: str, timeout: float) -> tuple[int | None, str
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read(65536)
-            return int(response.status), ""
+            return _Answer(int(response.status))
     except urllib.error.HTTPError as exc:
         try:
             detail = exc.read(_BODY_TAIL).decode("utf-8", "replace").strip()
         except OSError:
             detail = ""
         text = f"HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
-        return int(exc.code), text
+        wait = retry_after(exc.headers.get("Retry-After")) if exc.headers else None
+        return _Answer(int(exc.code), text, wait)
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, _error_text(exc)
+        return _Answer(None, _error_text(exc))
+
+
+def _retried(status: int | None) -> bool:
+    return status is None or status >= 500 or status == 429
 
 
 def send(
@@ -117,9 +150,9 @@ def send(
     deadline: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Delivery:
-    """Send with retries on 5xx and connection errors (the same ``webhook-id`` every attempt,
-    so a receiver can drop duplicates), giving up at ``deadline`` (``time.monotonic()``).
-    Never raises."""
+    """Send with retries on 5xx, 429 and connection errors (the same ``webhook-id`` every
+    attempt, so a receiver can drop duplicates), waiting what ``Retry-After`` asks for, giving
+    up at ``deadline`` (``time.monotonic()``). Never raises."""
     problem = check_url(req.url)
     if problem:
         return Delivery(ok=False, attempts=0, error=problem)
@@ -127,14 +160,18 @@ def send(
         deadline = time.monotonic() + policy.budget
     msg_id = f"msg_{uuid.uuid4().hex}"
     delay = policy.backoff
-    status: int | None = None
+    answer = _Answer(None)
     error = ""
     attempts = 0
     for attempt in range(policy.retries + 1):
         if attempt:
-            pause = min(delay, policy.max_backoff)
+            asked = answer.retry_after
+            pause = asked if asked is not None else min(delay, policy.max_backoff)
             if time.monotonic() + pause >= deadline:
-                error += f" (gave up: the {policy.budget:g}s notification budget is spent)"
+                if asked is not None:
+                    error += f" (gave up: Retry-After {asked:g}s is beyond the notification budget)"
+                else:
+                    error += f" (gave up: the {policy.budget:g}s notification budget is spent)"
                 break
             sleep(pause)
             delay *= 2
@@ -144,11 +181,12 @@ def send(
             break
         attempts += 1
         try:
-            status, error = _attempt(req, msg_id, min(policy.timeout, remaining))
+            answer = _attempt(req, msg_id, min(policy.timeout, remaining))
         except Exception as exc:  # noqa: BLE001 - a notification never fails the run
             return Delivery(ok=False, attempts=attempts, error=redact(_error_text(exc)))
-        if status is not None and 200 <= status < 300:
-            return Delivery(ok=True, attempts=attempts, status=status)
-        if status is not None and status < 500:
+        error = answer.error
+        if answer.status is not None and 200 <= answer.status < 300:
+            return Delivery(ok=True, attempts=attempts, status=answer.status)
+        if not _retried(answer.status):
             break  # 3xx/4xx: the request is wrong; repeating it would not help
-    return Delivery(ok=False, attempts=attempts, status=status, error=redact(error))
+    return Delivery(ok=False, attempts=attempts, status=answer.status, error=redact(error))

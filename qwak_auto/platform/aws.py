@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from qwak_auto.automation.values import ROLE_ARN
 from qwak_auto.errors import AutoError
 from qwak_auto.redact import register
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _SESSION_CHARS = re.compile(r"[^\w+=,.@-]+")
 MIN_DURATION = 900
 MAX_DURATION = 43200
@@ -53,7 +53,8 @@ class Credentials:
 
 
 def valid_role_arn(role_arn: str) -> bool:
-    return bool(_ROLE_ARN.match(role_arn))
+    """AWS's IAM role ARN pattern, the one `auto validate` checks too."""
+    return bool(ROLE_ARN.match(role_arn))
 
 
 def session_name(text: str) -> str:

@@ -182,8 +182,12 @@ def _server_class() -> type:
             if self.daemon:
                 from gunicorn import util
 
+                from qwak_auto.platform.private import restrict_umask
+
                 # Keep stderr: it is the deployment's log file (the pid file finds us).
                 util.daemonize(enable_stdio_inheritance=True)
+                # daemonize sets the umask to 022: the prediction logs are private again.
+                restrict_umask()
             super().run()
 
     return Server
@@ -194,4 +198,7 @@ def _Server(settings: Settings, options: dict[str, Any], *, daemon: bool) -> Any
 
 
 if __name__ == "__main__":
+    from qwak_auto.platform.private import restrict_umask
+
+    restrict_umask()  # what it writes in the home is private (issue 14)
     sys.exit(main())

@@ -180,7 +180,7 @@ class SqlStore(RecordStore):
             for row in expired:
                 run = self._run(row)
                 beat = run.heartbeat_at or run.started_at
-                then = "the slot will be retried once" if run.attempt < 2 else "not retried again"
+                then = _what_next(run)
                 error = (
                     f"runner {run.owner} stopped heart-beating at "
                     f"{beat.isoformat(timespec='seconds')}; {then}"
@@ -323,3 +323,12 @@ class SqlStore(RecordStore):
             )
             for r in rows
         )
+
+
+def _what_next(run: RunRecord) -> str:
+    """What happens to an abandoned run, as the tick does it (schedule/tick.py): a slot is
+    retried once; a manual run (`auto trigger`, run key ``NAME@manual:UUID``) is not retried
+    at all (issue 14)."""
+    if "@manual:" in run.run_key:
+        return f"manual runs are not retried: `auto trigger {run.automation}` starts it again"
+    return "the slot will be retried once" if run.attempt < 2 else "not retried again"

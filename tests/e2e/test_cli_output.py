@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_logs_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     home = tmp_path / ".auto"
+    home.mkdir(mode=0o700)  # as auto makes it (a home open to others gets a warning)
     logs = home / "logs" / "builds"
     logs.mkdir(parents=True)
     (logs / "b1.log").write_text("".join(f"line {i}\n" for i in range(200_000)))

@@ -55,21 +55,6 @@ class Engine:
         return done.stdout
 
 
-def _install_packages() -> None:
-    if shutil.which("dockerd") and shutil.which("debootstrap"):
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "docker.io", "debootstrap"]
-    done = subprocess.run(install, capture_output=True, timeout=600, check=False, env=env)
-    if done.returncode != 0:  # stale package lists: update once and try again
-        subprocess.run(
-            ["apt-get", "update"], capture_output=True, timeout=600, check=False, env=env
-        )
-        subprocess.run(install, capture_output=True, timeout=600, check=False, env=env)
-
-
 def _start(root: Path, driver: str) -> subprocess.Popen[bytes] | None:
     sock = root / "docker.sock"
     log = (root / f"dockerd-{driver}.log").open("wb")
@@ -128,9 +113,11 @@ def _stop(popen: subprocess.Popen[bytes], root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[Engine]:
-    _install_packages()
+    # Tests never install system packages: .ci/system-packages.sh provisions them.
     if not shutil.which("dockerd") or not shutil.which("docker"):
-        missing_service("docker", "dockerd/docker are not installed (apt-get install docker.io)")
+        missing_service(
+            "docker", "dockerd/docker are not installed (bash .ci/system-packages.sh as root)"
+        )
     if os.geteuid() != 0:
         missing_service("docker", "a private dockerd needs root")
     root = Path(tempfile.mkdtemp(prefix="auto-dockerd-", dir="/tmp"))
@@ -179,7 +166,9 @@ def base_image(docker_engine: Engine) -> str:
     from qwak_auto.errors import AutoError
 
     if not shutil.which("debootstrap"):
-        missing_service("docker", "debootstrap is not installed (apt-get install debootstrap)")
+        missing_service(
+            "docker", "debootstrap is not installed (bash .ci/system-packages.sh as root)"
+        )
     out = io.StringIO()
     environ = {**os.environ, "DOCKER_HOST": docker_engine.host}
     try:

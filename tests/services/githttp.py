@@ -37,9 +37,9 @@ class GitServer:
     root: Path
     token: str
     url: str = ""
+    delay: float = 0.0  # seconds each answer waits (keeps git running long enough to look at)
     accepted: int = 0
     refused: int = 0
-    delay: float = 0.0  # seconds every request waits (a slow network, for fault tests)
     seen: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
     def repo_url(self, name: str) -> str:
@@ -90,8 +90,7 @@ def _handler(server: GitServer, cgi: Path) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             server.seen.append((self.command, self.path, dict(self.headers.items())))
-            if server.delay:
-                time.sleep(server.delay)
+            time.sleep(server.delay)
             if not server.authorised(self.headers.get("Authorization")):
                 server.refused += 1
                 self.send_response(401)
@@ -134,11 +133,11 @@ def _handler(server: GitServer, cgi: Path) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve(root: Path, token: str) -> Iterator[GitServer]:
+def serve(root: Path, token: str, delay: float = 0.0) -> Iterator[GitServer]:
     cgi = backend()
     if cgi is None:
         raise RuntimeError("git-http-backend is not installed (it ships with git)")
-    server = GitServer(root=root, token=token)
+    server = GitServer(root=root, token=token, delay=delay)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server, cgi))
     httpd.daemon_threads = True
     server.url = f"http://127.0.0.1:{httpd.server_address[1]}"

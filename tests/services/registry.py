@@ -4,13 +4,12 @@ packaged one wants htpasswd and port 5000). Docker treats 127.0.0.0/8 registries
 by default, so the session's engine pushes to it over plain HTTP.
 
 Without the program the registry tests skip (``missing_service("docker", ...)``: CI, which
-requires docker, fails instead); as root it is installed with apt-get when missing.
+requires docker, fails instead). Tests never install it: .ci/system-packages.sh does.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -59,17 +58,6 @@ class Registry:
         return list(body.get("tags") or [])
 
 
-def _install() -> None:
-    if shutil.which("docker-registry") or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "docker-registry"]
-    done = subprocess.run(install, capture_output=True, timeout=600, check=False, env=env)
-    if done.returncode != 0:  # stale package lists: update once and try again
-        subprocess.run(["apt-get", "update"], capture_output=True, timeout=600, check=False)
-        subprocess.run(install, capture_output=True, timeout=600, check=False, env=env)
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -78,11 +66,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def image_registry() -> Iterator[Registry]:
-    _install()
     program = shutil.which("docker-registry")
     if program is None:
         missing_service(
-            "docker", "docker-registry is not installed (apt-get install docker-registry)"
+            "docker", "docker-registry is not installed (bash .ci/system-packages.sh as root)"
         )
         raise AssertionError("unreachable")
     root = Path(tempfile.mkdtemp(prefix="auto-registry-", dir="/tmp"))

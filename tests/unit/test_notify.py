@@ -245,3 +245,13 @@ def test_a_rejection_says_who_and_why() -> None:
     fields = webhook_fields("not_deployed", rejected)
     assert fields["reason"] == "rejected by bob: metrics look odd"
     assert "not deployed: rejected by bob" in repr(slack_message("not_deployed", rejected))
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    from qwak_auto.notify.http import retry_after
+
+    assert retry_after("30") == 30.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480.0 + 60) == 0.0
+    assert retry_after(None) is None
+    assert retry_after("soon") is None

@@ -9,6 +9,7 @@ import pytest
 
 from qwak_auto import source
 from qwak_auto.errors import SourceError
+from qwak_auto.platform import git_env
 from qwak_auto.redact import redact
 
 
@@ -118,14 +119,12 @@ def test_git_config_travels_in_the_environment() -> None:
 
 
 def test_ssh_key_lives_in_a_private_file_only_while_git_runs(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
     from qwak_auto.automation.model import BuildSpec
 
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfakekeymaterial\n-----END OPENSSH PRIVATE KEY-----"
     spec = BuildSpec(git_uri="git@github.com:acme/models.git", git_ssh_key_secret="deploy-key")
-    ctx = SimpleNamespace(secrets=lambda name: key if name == "deploy-key" else "")
-    with source.GitSource()._auth_env(spec, ctx, tmp_path / "cache") as env:  # type: ignore[arg-type]
+    secrets = {"deploy-key": key}.__getitem__
+    with git_env.auth_env(spec, secrets, tmp_path / "cache", {"PATH": "/bin"}) as env:
         command = env["GIT_SSH_COMMAND"]
         assert "-o IdentitiesOnly=yes" in command
         key_file = Path(command.split("-i ", 1)[1].split(" ", 1)[0])
@@ -135,3 +134,62 @@ def test_ssh_key_lives_in_a_private_file_only_while_git_runs(tmp_path: Path) -> 
         assert key not in " ".join(env.values())
     assert not key_file.exists()
     assert not key_file.parent.exists()
+
+
+def test_git_gets_its_token_and_nothing_else_of_the_runners_environment(tmp_path: Path) -> None:
+    """Issue 14: git's /proc/PID/environ held every AUTO_SECRET_* value of the runner."""
+    from qwak_auto.automation.model import BuildSpec
+
+    runner = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/me",
+        "https_proxy": "http://proxy:3128",
+        "AUTO_SECRET_GH_TOKEN": "ghp_canary_token_1",
+        "AUTO_SECRET_SLACK_HOOK": "https://hooks.slack.com/services/canary",
+        "AWS_SECRET_ACCESS_KEY": "canary-aws",
+        "VAULT_TOKEN": "canary-vault",
+    }
+    spec = BuildSpec(git_uri="https://github.com/acme/m.git", git_access_token_secret="gh_token")
+    secrets = {"gh_token": "ghp_canary_token_1"}.__getitem__
+    with git_env.auth_env(spec, secrets, tmp_path, runner) as env:
+        values = " ".join(env.values())
+    assert env["PATH"] == "/usr/bin"
+    assert env["HOME"] == "/home/me"
+    assert env["https_proxy"] == "http://proxy:3128"
+    assert not [k for k in env if k.startswith("AUTO_SECRET_")]
+    for canary in ("canary-aws", "canary-vault", "hooks.slack.com", "ghp_canary_token_1"):
+        assert canary not in values  # the token travels only Basic-encoded, in a header
+    encoded = base64.b64encode(b"x-access-token:ghp_canary_token_1").decode()
+    assert f"Authorization: Basic {encoded}" in env.values()
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "fatal: could not read Username for 'https://github.com': terminal prompts disabled",
+        "remote: Invalid username or password.\nfatal: Authentication failed for 'https://x/'",
+        "fatal: unable to access 'https://x/': The requested URL returned error: 403",
+        "git@github.com: Permission denied (publickey).",
+    ],
+)
+def test_refusals_are_recognised(output: str) -> None:
+    assert git_env.auth_failed(output)
+
+
+def test_a_refused_token_names_its_secret_and_the_host() -> None:
+    from qwak_auto.automation.model import BuildSpec
+
+    url = "https://git.example.com:8443/acme/m.git"
+    spec = BuildSpec(git_uri=url, git_access_token_secret="gh_token")
+    error = git_env.refused(spec, url, "git fetch failed: could not read Username")
+    assert error.message == "the token in secret gh_token was refused by git.example.com:8443"
+    ssh = BuildSpec(git_uri="git@github.com:acme/m.git", git_ssh_key_secret="deploy_key")
+    error = git_env.refused(ssh, ssh.repo_url, "Permission denied (publickey)")
+    assert error.message == "the ssh key in secret deploy_key was refused by github.com"
+    anonymous = git_env.refused(BuildSpec(git_uri=url), url, "git fetch failed: could not read")
+    assert (
+        anonymous.message
+        == f"git fetch failed: git.example.com:8443 asks for credentials to read {url}"
+    )
+    assert "git_access_token_secret" in anonymous.hint
+    assert not git_env.auth_failed("fatal: couldn't find remote ref refs/heads/nope")

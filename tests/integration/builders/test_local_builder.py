@@ -231,3 +231,17 @@ def test_dependencies_as_of_resolves_as_on_that_day(
     assert resolved["pandas"] == "2.0.2"  # 2.0.3 came on 2023-06-28
     log = result.log_path.read_text()
     assert "as of 2023-06-01 (packages uploaded before 2023-06-02T00:00:00Z)" in log
+
+
+def test_harness_dying_without_a_result_records_its_last_words(
+    tmp_path: Path, home: Path, store: StateStore, make_ctx: MakeCtx
+) -> None:
+    """A harness that dies before writing its result (here the model's import ends the
+    process; in issue 14 it was `No module named 'qwak_auto'`): the recorded reason carries
+    the last lines of its output, not only its exit status."""
+    dying = "import os, sys\nprint('the GPU driver vanished', file=sys.stderr, flush=True)\n"
+    commit_tree(tmp_path / "repo", {"main/__init__.py": dying + "os._exit(3)\n"})
+    with pytest.raises(BuildError) as info:
+        build(make_ctx, f"file://{tmp_path / 'repo'}")
+    assert_failed(home, store, info.value, "the build harness exited with status 3 without a")
+    assert store.builds(limit=1)[0].reason.endswith("the GPU driver vanished")

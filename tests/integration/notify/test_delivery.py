@@ -302,3 +302,46 @@ def test_signed_retries_keep_the_message_id(httpserver: HTTPServer, tmp_path: Pa
     assert len(ids) == 1
     for req, _ in httpserver.log:
         verify_standard_webhook(SIGNING_SECRET, req.headers, req.get_data())
+
+
+def test_429_waits_what_retry_after_asks_then_delivers(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Issue 14: a 429 was not retried and Retry-After was ignored (Slack rate limits)."""
+    limited = Response("rate_limited", status=429, headers={"Retry-After": "1"})
+    httpserver.expect_ordered_request("/hook", method="POST").respond_with_response(limited)
+    httpserver.expect_ordered_request("/hook", method="POST").respond_with_data("ok", 200)
+    ctx = make_ctx(tmp_path, {}, on_error=(WebhookNotification(url=httpserver.url_for("/hook")),))
+    started = time.monotonic()
+    detail = RunNotifier(FAST).notify("error", make_summary(status="failed", error="x"), ctx)
+    waited = time.monotonic() - started
+    httpserver.check_assertions()
+    result = detail["notifications"][0]
+    assert (result["ok"], result["attempts"], result["http_status"]) == (True, 2, 200)
+    assert waited >= 1.0  # Retry-After, not the 0.01 s back-off
+
+
+def test_429_without_retry_after_is_retried_with_the_back_off(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_ordered_request("/hook").respond_with_data("slow down", 429)
+    httpserver.expect_ordered_request("/hook").respond_with_data("ok", 200)
+    ctx = make_ctx(tmp_path, {}, on_error=(WebhookNotification(url=httpserver.url_for("/hook")),))
+    detail = RunNotifier(FAST).notify("error", make_summary(status="failed"), ctx)
+    result = detail["notifications"][0]
+    assert (result["ok"], result["attempts"]) == (True, 2)
+
+
+def test_retry_after_beyond_the_budget_gives_up_at_once(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    later = Response("rate_limited", status=429, headers={"Retry-After": "120"})
+    httpserver.expect_request("/hook").respond_with_response(later)
+    ctx = make_ctx(tmp_path, {}, on_error=(WebhookNotification(url=httpserver.url_for("/hook")),))
+    policy = RetryPolicy(timeout=2.0, retries=3, backoff=0.01, budget=5.0)
+    started = time.monotonic()
+    detail = RunNotifier(policy).notify("error", make_summary(status="failed"), ctx)
+    assert time.monotonic() - started < 3.0  # no wait that could never be used
+    result = detail["notifications"][0]
+    assert (result["ok"], result["attempts"], result["http_status"]) == (False, 1, 429)
+    assert "Retry-After 120s is beyond the notification budget" in result["error"]

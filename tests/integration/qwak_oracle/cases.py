@@ -188,7 +188,7 @@ SAMPLES: dict[tuple[str, str], tuple[S, ...]] = {
     ),
     ("BuildSpecifications", "base_image"): (('"python:3.11-slim"', f"{BS}.base_image", "ok"),),
     ("BuildSpecifications", "assumed_iam_role"): (
-        ('"arn:aws:iam::1:role/b"', f"{BS}.assumed_iam_role", "ok"),
+        ('"arn:aws:iam::123456789012:role/b"', f"{BS}.assumed_iam_role", "ok"),
     ),
     ("BuildSpecifications", "resources"): (
         ('CpuResources(cpu_fraction=4, memory="8Gi")', f"{BS}.resources.cpu", "ok"),
@@ -257,7 +257,7 @@ SAMPLES: dict[tuple[str, str], tuple[S, ...]] = {
         ('"default"', f"{DS}.variation_name", "ok"),
     ),
     ("DeploymentSpecifications", "custom_iam_role_arn"): (
-        ('"arn:aws:iam::1:role/s"', f"{DS}.custom_iam_role_arn", "ok"),
+        ('"arn:aws:iam::123456789012:role/s"', f"{DS}.custom_iam_role_arn", "ok"),
     ),
     ("DeploymentSpecifications", "number_of_pods"): (("3", f"{DS}.number_of_pods", "ok"),),
     ("DeploymentSpecifications", "cpu_fraction"): (("0.5", f"{DS}.cpu_fraction", "ok"),),

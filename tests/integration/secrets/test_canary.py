@@ -120,7 +120,7 @@ class Recorder:
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     """Record the argv of every program started: through proc, and any Popen at all
-    (GitPython starts git itself)."""
+    (a plugin may start one itself)."""
     rec = Recorder()
     real_run, real_start = proc.run, proc.start
 

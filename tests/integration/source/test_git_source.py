@@ -186,4 +186,7 @@ def test_wrong_token_fails_without_leaking_it(
     with pytest.raises(SourceError) as info:
         GitSource(timeout=60).fetch(spec, context(home, spec, {"git-token": "wrong-token-123"}))
     assert "wrong-token-123" not in info.value.message + info.value.hint
+    # Issue 14: it said "could not read Username ... terminal prompts disabled".
+    server = git_server.url.removeprefix("http://")
+    assert info.value.message == f"the token in secret git-token was refused by {server}"
     assert _files_containing(home, [b"wrong-token-123"]) == []

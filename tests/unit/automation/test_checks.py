@@ -416,6 +416,83 @@ def test_env_vars() -> None:
     assert found(deploy) == [("env.format", "action.build_deploy.deployment_spec.env_vars[0]")]
 
 
+def test_env_var_values_with_control_characters() -> None:
+    """Issue 14: a newline in a value passed `auto validate`."""
+    extra = '      env_vars: ["A=one\\ntwo", "B=tab\\there", "C=bell\\a", "D=fine text"]\n'
+    problems = check(extra)
+    assert [(p.code, p.path) for p in problems] == [
+        ("env.control-character", "action.build_deploy.build_spec.env_vars[0]"),
+        ("env.control-character", "action.build_deploy.build_spec.env_vars[1]"),
+        ("env.control-character", "action.build_deploy.build_spec.env_vars[2]"),
+    ]
+    assert problems[0].message == "the value of `A` contains a newline (\\n)"
+    assert problems[2].message == "the value of `C` contains the control character U+0007"
+    deploy = '    deployment_spec:\n      env_vars: ["X=a\\rb"]\n'
+    assert found(deploy) == [
+        ("env.control-character", "action.build_deploy.deployment_spec.env_vars[0]")
+    ]
+
+
+@pytest.mark.parametrize("branch", ["--upload-pack=touch /tmp/x", "-b"])
+def test_a_branch_that_git_would_read_as_an_option(branch: str) -> None:
+    problems = check(f'      git_branch: "{branch}"\n')
+    assert [(p.code, p.path) for p in problems] == [
+        ("git-branch.option", "action.build_deploy.build_spec.git_branch")
+    ]
+    assert "starts with `-`" in problems[0].message
+
+
+@pytest.mark.parametrize("branch", ["a..b", "x.lock", "a b", "a@{1}"])
+def test_a_branch_the_run_would_refuse(branch: str) -> None:
+    assert found(f'      git_branch: "{branch}"\n') == [
+        ("git-branch.invalid", "action.build_deploy.build_spec.git_branch")
+    ]
+
+
+@pytest.mark.parametrize("branch", ["main", "release/1.10", "v1.2.3", "abc1234", "feat+x"])
+def test_branches_accepted(branch: str) -> None:
+    assert found(f'      git_branch: "{branch}"\n') == []
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::123456789012:role/ml-build",
+        "arn:aws:iam::123456789012:role/service-role/ml.build@team",
+        "arn:aws-cn:iam::123456789012:role/x",
+        "arn:aws-us-gov:iam::123456789012:role/path/to/name",
+        "arn:aws-iso-b:iam::123456789012:role/x",
+    ],
+)
+def test_role_arns_accepted(arn: str) -> None:
+    assert found(f'      assumed_iam_role: "{arn}"\n') == []
+    assert found(f'    deployment_spec:\n      custom_iam_role_arn: "{arn}"\n') == []
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::12345:role/x",  # not a 12-digit account
+        "arn:aws:iam::123456789012:user/x",  # a user, not a role
+        "arn:aws:s3:::bucket",
+        "ml-build",  # a name without the ARN
+        "arn:aws:iam::123456789012:role/" + "n" * 65,  # names are at most 64 characters
+        "arn:aws:iam::123456789012:role/a b",
+    ],
+)
+def test_malformed_role_arns_refused(arn: str) -> None:
+    """Issue 14: `validate --strict` accepted an ARN that the build then refused."""
+    problems = check(f'      assumed_iam_role: "{arn}"\n')
+    assert [(p.code, p.path) for p in problems] == [
+        ("iam.role-arn", "action.build_deploy.build_spec.assumed_iam_role")
+    ]
+    assert "arn:aws:iam::<12-digit account id>:role/<name>" in problems[0].hint
+    deploy = f'    deployment_spec:\n      custom_iam_role_arn: "{arn}"\n'
+    assert found(deploy) == [
+        ("iam.role-arn", "action.build_deploy.deployment_spec.custom_iam_role_arn")
+    ]
+
+
 @pytest.mark.parametrize(
     ("memory", "code"),
     [

@@ -104,3 +104,19 @@ def test_output_lines_are_json_log_lines_with_log_format_json(tmp_path: Path, ca
     records = [json.loads(line) for line in lines]  # every line is JSON
     assert [r["message"] for r in records] == ["==> building", "token=***"]
     assert {r["build"] for r in records} == {"b1"}
+
+
+def test_output_tail_keeps_the_last_lines_on_one_line() -> None:
+    output = (
+        "==> environment abc: reused (uv)\n"
+        "Traceback (most recent call last):\n"
+        '  File "<frozen runpy>", line 189, in _run_module_as_main\n'
+        "\n"
+        "ModuleNotFoundError: No module named 'qwak_auto'\n"
+    )
+    tail = common.output_tail(output)
+    assert tail.endswith("ModuleNotFoundError: No module named 'qwak_auto'")
+    assert "\n" not in tail
+    assert tail.count(" | ") == 2
+    assert common.output_tail("") == "no output"
+    assert len(common.output_tail("x" * 1000 + "\n" + "y" * 1000)) <= 300

@@ -76,3 +76,27 @@ def test_install_argv_holds_the_installer_to_dependencies_as_of(tmp_path: Path) 
         argv = env._install_argv(tmp_path, tool, req)
         assert "--exclude-newer" not in argv
         assert "--uploaded-prior-to" not in argv
+
+
+def test_link_runtime_leaves_a_ready_environment_untouched(tmp_path: Path) -> None:
+    """Other builds' harnesses start while a build reuses the environment: nothing they read
+    is rewritten when nothing changed (issue 14)."""
+    env.link_runtime(tmp_path)
+    pth = env.site_packages(tmp_path) / env.PTH_NAME
+    link = tmp_path / "auto-path" / "qwak_auto"
+    before = (pth.stat().st_ino, pth.stat().st_mtime_ns, link.lstat().st_ino)
+    env.link_runtime(tmp_path)
+    assert (pth.stat().st_ino, pth.stat().st_mtime_ns, link.lstat().st_ino) == before
+
+
+def test_link_runtime_replaces_a_stale_pth_whole(tmp_path: Path) -> None:
+    """A .pth that must change is replaced by a rename (a new file), never truncated and
+    written again in place, where a starting interpreter could read it empty."""
+    pth = env.site_packages(tmp_path) / env.PTH_NAME
+    pth.parent.mkdir(parents=True)
+    pth.write_text("/somewhere/else\n", encoding="utf-8")
+    old = pth.stat().st_ino
+    env.link_runtime(tmp_path)
+    assert pth.stat().st_ino != old
+    assert pth.read_text(encoding="utf-8").splitlines()[0] == str(tmp_path / "auto-path")
+    assert [p.name for p in pth.parent.iterdir()] == [env.PTH_NAME]  # no temporary file left
