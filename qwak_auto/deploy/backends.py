@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto.deploy import containers, credentials, processes
+from qwak_auto.deploy.iam import STATIC_KEYS
 from qwak_auto.deploy.settings import ServeSettings, build_python
 from qwak_auto.errors import AutoError, DeployError
 from qwak_auto.redact import register_secret
@@ -26,12 +27,15 @@ BACKEND_CREDENTIALS = frozenset({"VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_I
 
 def server_env(environ: Mapping[str, str], settings: ServeSettings) -> dict[str, str]:
     """A process backend's environment: the runner's, without auto's own secrets (the
-    ``env`` backend's values, the other backends' credentials), with the deployment's
-    env_vars."""
+    ``env`` backend's values, the other backends' credentials) and without the runner's own
+    AWS keys (a model that needs AWS is given a role: custom_iam_role_arn), with the
+    deployment's env_vars."""
     env = {
         k: v
         for k, v in environ.items()
-        if not k.startswith("AUTO_SECRET_") and k not in BACKEND_CREDENTIALS
+        if not k.startswith("AUTO_SECRET_")
+        and k not in BACKEND_CREDENTIALS
+        and k not in STATIC_KEYS
     }
     env.update(settings.env_vars)
     env["PYTHONUNBUFFERED"] = "1"
