@@ -1,7 +1,7 @@
 """Serving speed, side by side in one run (issue 15):
 
-    .venv/bin/python benchmarks/serve.py [--workers 2] [--connections 4] [--seconds 8]
-        [--rounds 6] [--client auto|wrk|python] [--write]
+    .venv/bin/python benchmarks/serve.py [--workers 2] [--connections 4] [--seconds 5]
+        [--rounds 10] [--client auto|wrk|python] [--write]
 
 Two models, each built from a git repository by auto's local builder and deployed by the
 local deployer (``deploy_build``: gunicorn in the build's environment behind the home's Caddy,
@@ -41,6 +41,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import signal
 import statistics
 import sys
@@ -249,13 +250,27 @@ def table(all_results: dict[str, dict[str, list[load.Result]]]) -> list[str]:
     return lines
 
 
-def machine(versions: dict[str, str]) -> str:
+def machine(auto_env: dict[str, str], mlflow_env: dict[str, str]) -> str:
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")), platform.machine(),
     )  # fmt: skip
-    found = ", ".join(f"{k} {v}" for k, v in versions.items())
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; {found}"
+
+    def listed(found: dict[str, str]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in found.items())
+
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; auto's build "
+        f"environment: {listed(auto_env)}, Caddy {caddy_version()}; MLflow's: "
+        f"{listed(mlflow_env)}"
+    )
+
+
+def caddy_version() -> str:
+    from qwak_auto.deploy import traffic
+
+    out = models.sh([traffic.caddy_binary(), "version"]).split()
+    return out[0] if out else "?"
 
 
 def write_section(text: str) -> None:
@@ -271,13 +286,25 @@ def write_section(text: str) -> None:
     path.write_text(current[: found.start()] + text + ("\n" + rest if rest else ""), "utf-8")
 
 
+def keep_logs(home: Path, logs: Path) -> None:
+    """Caddy's log and each model server's, kept beside MLflow's (the run's folder goes)."""
+    logs.mkdir(parents=True, exist_ok=True)
+    for old in [*logs.glob("serve-*.log"), logs / "caddy.log"]:
+        old.unlink(missing_ok=True)
+    found = [home / "proxy" / "caddy.log", *home.glob("deployments/*/serve.log")]
+    for path in found:
+        if path.is_file():
+            name = "caddy.log" if path.name == "caddy.log" else f"serve-{path.parent.name}.log"
+            shutil.copyfile(path, logs / name)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args()
@@ -297,7 +324,7 @@ def main() -> int:
         print("MLflow: its environment and models ...", flush=True)
         mlflow = peers.Mlflow(WORK, Path(tmp), churn.python)
         mlflow.save_models(churn.artifact_dir, churn.python)
-        versions = {**peers.versions(churn.python), **mlflow.versions()}
+        versions = (peers.versions(churn.python), mlflow.versions())
         try:
             for built, ctx in ((churn, churn_ctx), (echo, echo_ctx)):
                 results[built.model_id] = run_case(built, ctx, args, mlflow)
@@ -306,6 +333,7 @@ def main() -> int:
 
             traffic.stop(home)
             store.close()
+            keep_logs(home, WORK / "logs")
     after = os.getloadavg()
     client = load.describe(args.client, args.connections)
     text = "\n".join(
@@ -320,7 +348,7 @@ def main() -> int:
             "(min–max) over the rounds; ratios are per round (the two sides measured "
             "back to back), then median (min–max).",
             "",
-            f"Machine: {machine(versions)}; load average {before[0]:.2f} before, "
+            f"Machine: {machine(*versions)}; load average {before[0]:.2f} before, "
             f"{after[0]:.2f} after.",
             "",
             *table(results),
@@ -346,10 +374,19 @@ def verdicts(results: dict[str, dict[str, list[load.Result]]]) -> list[str]:
             for u in (x.usage for x in runs["stable"])
             if u is not None and u.proxy_ms + u.server_ms > 0
         ]
+        # Where the CPU is the limit, requests/s go as 1 / (CPU per request): what the stable
+        # address would serve of the backend's rate, from the CPU each side used in the round.
+        bound = [
+            b.usage.server_ms / (st.usage.server_ms + st.usage.proxy_ms)
+            for b, st in zip(runs["backend"], runs["stable"], strict=True)
+            if b.usage is not None and st.usage is not None
+        ]
         lines.append(
             f"- {case}: stable address / backend directly {spread(r, '.2f')}x: goal >= 0.9x "
             f"{met} (median; {sum(x >= 0.9 for x in r)} of {len(r)} rounds at or above 0.9x). "
-            f"Caddy's share of the server-side CPU per request: {spread(share, '.0%')}."
+            f"Caddy's share of the server-side CPU per request: {spread(share, '.0%')}; "
+            f"CPU-bound estimate (backend CPU / stable-address CPU per request, server + "
+            f"Caddy): {spread(bound, '.2f')}x."
         )
     return lines
 

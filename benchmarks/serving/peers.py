@@ -143,8 +143,7 @@ class Mlflow:
             str(self.models["churn"]), str(self.models["echo"])])  # fmt: skip
 
     def versions(self) -> dict[str, str]:
-        found = versions(self.python, ("mlflow", "uvicorn", "fastapi"))
-        return {f"MLflow side: {k}": v for k, v in found.items()}
+        return versions(self.python, ("mlflow", "uvicorn", "fastapi"))
 
     def serve(self, name: str, workers: int) -> Server:
         port = free_port()
