@@ -49,8 +49,9 @@ test: install
 test-unit: install
 	$(BIN)/python -m pytest tests/unit -q
 
+# Each benchmark makes its peer's environment itself (the `bench` extra: check-jsonschema,
+# MLflow) under benchmarks/.work/: full MLflow in .venv would downgrade gunicorn there.
 bench: install
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 demo: install

@@ -1,292 +1,266 @@
-"""Serving speed: the example churn model served by `auto` and by `mlflow models serve`.
+"""Serving speed, side by side in one run (issue 15):
 
-Same model object (the example repository's ChurnModel, built once and cloudpickled), same
-number of workers, loopback only, side by side in one run, alternating. Load comes from
-`wrk` (Debian: apt-get install wrk) with a fixed number of connections. Both servers run in
-their own virtual environment under benchmarks/.work/ (MLflow with --env-manager local).
+    .venv/bin/python benchmarks/serve.py [--workers 2] [--connections 4] [--seconds 5]
+        [--rounds 10] [--client auto|wrk|python] [--write]
 
-    .venv/bin/python benchmarks/serve.py [--workers 2] [--seconds 10] [--rounds 2]
+Two models, each built from a git repository by auto's local builder and deployed by the
+local deployer (``deploy_build``: gunicorn in the build's environment behind the home's Caddy,
+as ``auto deploy`` serves it):
 
-auto is measured as deployed: prediction logging on (sample rate 1.0); `auto-proxy` is the
-same server reached through the local deployer's stable-address proxy.
+- ``churn``: the example repository (examples/model-repos/churn), a 60-tree scikit-learn
+  RandomForest; the request is model-bound.
+- ``echo``: a Qwak model whose ``predict`` returns its input; the request is overhead-bound.
+
+For each model, four things are measured:
+
+- the in-process limit: parse + predict + serialise in a loop in one thread (auto's own
+  request path, no HTTP) in the build's environment;
+- auto's model server directly (the gunicorn backend's private port);
+- the stable address (Caddy in front of that backend): goal >= 0.9x the backend's requests/s;
+- ``mlflow models serve -m MODEL --env-manager local -w WORKERS`` serving the same fitted
+  model (the same estimator and the same predict code in a ``pyfunc.PythonModel``), in an
+  environment of its own with the build environment's pandas, numpy and scikit-learn versions
+  and MLflow from pyproject's ``bench`` extra (full MLflow pins an older gunicorn and
+  mlflow-skinny, so it is kept out of the project's .venv).
+
+Load: ``wrk`` (Debian's package) when it is on PATH, else a bounded Python client (one
+process per connection, keep-alive); which one was used is printed. Every target gets a
+warm-up that is not counted; then ``--rounds`` rounds, each running every target once for
+``--seconds`` in a rotating order (backend and stable address back to back). Reported: median
+and min-max of requests/s, p50 and p99, of the per-round ratios (stable address / backend,
+auto / MLflow), and of the CPU time per request of the server's processes and of Caddy
+(from /proc), with the busiest server process's share of it (how evenly the workers shared
+the connections). ``--write`` replaces the ``## serve`` section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import math
 import os
-import shutil
 import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.serving import cpu, load, models, peers, report  # noqa: E402
+
 WORK = ROOT / "benchmarks" / ".work" / "serve"
-EXAMPLE = ROOT / "examples" / "model-repos" / "churn"
-SHIM = ROOT / "qwak_auto" / "runtime" / "shim"
-UV = Path(sys.executable).with_name("uv")
+CHURN = ROOT / "examples" / "model-repos" / "churn"
+ROW = json.loads((CHURN / "main" / "sample_request.json").read_text())[0]
 
-ROW = {
-    "Account_Length": 140.0,
-    "Intl_Plan": 0.0,
-    "VMail_Message": 0.0,
-    "Day_Mins": 149.8,
-    "Day_Calls": 134.0,
-    "Eve_Mins": 164.4,
-    "Night_Mins": 294.7,
-    "Intl_Mins": 8.1,
-    "CustServ_Calls": 4.0,
-    "Agitation_Level": 80.0,
-}
-
-MLFLOW_SAVE = """
-import sys, cloudpickle, mlflow.pyfunc
-artifact, code, dest = sys.argv[1:4]
-sys.path.insert(0, code)
-
-class Churn(mlflow.pyfunc.PythonModel):
-    def load_context(self, context):
-        import cloudpickle
-        with open(context.artifacts["model"], "rb") as handle:
-            self.model = cloudpickle.load(handle)
-
-    def predict(self, context, model_input, params=None):
-        return self.model.predict(model_input)
-
-mlflow.pyfunc.save_model(dest, python_model=Churn(), artifacts={"model": artifact + "/model.pkl"})
+# auto's request path without HTTP, as serve/app.py runs it: parse, predict, serialise.
+IN_PROCESS = """
+import json, sys, time
+from pathlib import Path
+from qwak_auto.serve import adapters, outputs
+from qwak_auto.serve.worker import load_model, prepare_process
+artifact, body, seconds, warm = Path(sys.argv[1]), sys.argv[2].encode(), *map(float, sys.argv[3:5])
+prepare_process(artifact)
+model = load_model(artifact)
+iface = adapters.interface_of(model)
+def once():
+    request = adapters.read_request(iface, "v1", body, "application/json", {})
+    return outputs.write_output(iface, model.predict(request.model_input())).body
+end = time.perf_counter() + warm
+while time.perf_counter() < end:
+    once()
+times = []
+start = time.perf_counter()
+end = start + seconds
+while time.perf_counter() < end:
+    t = time.perf_counter()
+    once()
+    times.append(time.perf_counter() - t)
+elapsed = time.perf_counter() - start
+print(json.dumps({"requests": len(times), "seconds": elapsed, "latencies": times}))
 """
 
-BUILD = """
-import sys, cloudpickle
-code, out = sys.argv[1:3]
-sys.path.insert(0, code)
-from main import load_model
-model = load_model()
-model.build()
-with open(out, "wb") as handle:
-    cloudpickle.dump(model, handle)
-"""
+# ------------------------------------------------------------------ measuring
 
 
-def sh(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, check=True, text=True, capture_output=True, timeout=900)
+def in_process(built, body: str, seconds: float, warm: float) -> load.Result:
+    argv = [str(built.python), "-c", IN_PROCESS, str(built.artifact_dir), body]
+    out = models.sh([*argv, str(seconds), str(warm)])
+    data = json.loads(out.strip().splitlines()[-1])
+    return load.Result.of(data["requests"], data["seconds"], data["latencies"], 0)
 
 
-def venv(name: str, packages: list[str], paths: list[Path]) -> Path:
-    env = WORK / name
-    python = env / "bin" / "python"
-    if not python.exists():
-        sh([str(UV), "venv", "-q", str(env), "--python", sys.executable])
-    sh([str(UV), "pip", "install", "-q", "--python", str(python), *packages])
-    site = next((env / "lib").glob("python3*/site-packages"))
-    (site / "bench_paths.pth").write_text("".join(f"{p}\n" for p in paths))
-    return python
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait(url: str, proc: subprocess.Popen[bytes], limit: float = 120) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited ({proc.returncode}) before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
-def stop_by_cmdline(marker: str) -> None:
-    """MLflow starts uvicorn in a session of its own: find it by its command line."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline and "uvicorn" in cmdline:
-            with contextlib.suppress(OSError):
-                os.kill(int(entry.name), signal.SIGTERM)
-
-
-def wrk(url: str, body: str, seconds: int, connections: int) -> dict[str, float]:
-    script = Path(tempfile.mkstemp(suffix=".lua", dir=WORK)[1])
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(body)}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        "done = function(summary, latency, requests)\n"
-        '  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests,'
-        " summary.duration, summary.errors.status, summary.errors.connect +"
-        " summary.errors.read + summary.errors.write + summary.errors.timeout,"
-        " latency:percentile(50), latency:percentile(99)))\n"
-        "end\n"
+def answer(url: str, body: str) -> Any:
+    request = urllib.request.Request(
+        url, body.encode(), {"Content-Type": "application/json"}, method="POST"
     )
-    try:
-        out = sh(
-            ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", str(script), url]
-        ).stdout
-    finally:
-        script.unlink()
-    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
-    requests, duration_us, status_errors, socket_errors, p50, p99 = map(int, line.split()[1:])
-    return {
-        "rps": requests / (duration_us / 1e6),
-        "p50_ms": p50 / 1000,
-        "p99_ms": p99 / 1000,
-        "errors": status_errors + socket_errors,
+    with urllib.request.urlopen(request, timeout=120) as resp:
+        return json.loads(resp.read())
+
+
+def close(a: Any, b: Any) -> bool:
+    """Equal answers, floats to 9 significant digits (auto writes 10, MLflow 17)."""
+    if isinstance(a, float | int) and isinstance(b, float | int):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+@dataclass(frozen=True)
+class Target:
+    run: Callable[[float], load.Result]
+    groups: cpu.Groups | None = None  # the processes whose CPU is counted
+
+    def __call__(self, seconds: float) -> load.Result:
+        if self.groups is None:
+            return self.run(seconds)
+        meter = cpu.Meter(self.groups)
+        result = self.run(seconds)
+        return replace(result, usage=meter.usage(result.requests))
+
+
+# Each round runs these in a rotating order; backend and stable always back to back (their
+# ratio is the goal), which of them first alternating.
+UNITS = (("in-process",), ("backend", "stable"), ("mlflow",))
+
+
+def measure(
+    targets: dict[str, Target], rounds: int, seconds: float, warm: float
+) -> dict[str, list[load.Result]]:
+    for name, target in targets.items():
+        target(warm)  # warm-up: not counted
+        print(f"  warmed up {name}", flush=True)
+    results: dict[str, list[load.Result]] = {name: [] for name in targets}
+    for r in range(rounds):
+        k = r % len(UNITS)
+        for unit in UNITS[k:] + UNITS[:k]:
+            for name in unit if r % 2 == 0 else unit[::-1]:
+                result = targets[name](seconds)
+                results[name].append(result)
+                load1 = os.getloadavg()[0]
+                print(f"  round {r + 1} {name:10} {result.line()}  load {load1:.1f}", flush=True)
+    return results
+
+
+def run_case(built, ctx, args: argparse.Namespace, mlflow: peers.Mlflow):
+    """Deploy ``built`` as `auto deploy` does, start MLflow on the same model, measure."""
+    from qwak_auto.deploy import traffic
+    from qwak_auto.deploy.local import deploy_build, undeploy
+    from qwak_auto.deploy.settings import ServeSettings
+    from qwak_auto.deploy.settings import Target as Where
+
+    name = built.model_id
+    where = Where(model_id=name, environment="bench", variation="default")
+    settings = ServeSettings(workers=args.workers, ready_timeout=300)
+    environ = dict(os.environ)
+    store, home = ctx.store, ctx.config.home
+    outcome = deploy_build(built, where, settings, store=store, config=ctx.config, environ=environ)
+    detail = store.serving(name, "bench", "default").detail
+    backend = f"http://127.0.0.1:{detail['backend_port']}/v1/{name}/predict"
+    stable = f"{outcome.address}/v1/{name}/predict"
+    print(f"{name}: stable address {stable}, backend {backend}", flush=True)
+    body = json.dumps([ROW])
+    server = mlflow.serve(name, args.workers)
+    peer = f"http://127.0.0.1:{server.port}/invocations"
+    peer_body = json.dumps({"dataframe_records": [ROW]})
+    client = load.client(args.client, args.connections)
+    gunicorn, caddy = int(detail["pid"]), traffic.pid(home) or 0
+    targets = {
+        "in-process": Target(lambda s: in_process(built, body, s, 1.0)),
+        "backend": Target(
+            lambda s: client(backend, body, s), lambda: {"server": cpu.tree(gunicorn)}
+        ),
+        "stable": Target(
+            lambda s: client(stable, body, s),
+            lambda: {"server": cpu.tree(gunicorn), "proxy": [caddy]},
+        ),
+        "mlflow": Target(
+            lambda s: client(peer, peer_body, s), lambda: {"server": cpu.tree(server.proc.pid)}
+        ),
     }
+    try:
+        auto_answer = answer(backend, body)
+        same = [answer(stable, body), answer(peer, peer_body)["predictions"]]
+        if not all(close(other, auto_answer) for other in same):
+            raise SystemExit(f"{name}: the answers differ: {auto_answer} / {same}")
+        print(f"{name}: all three answer {auto_answer}", flush=True)
+        return measure(targets, args.rounds, args.seconds, args.warmup)
+    finally:
+        server.stop()
+        undeploy(store, where, environ, home)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install -y wrk")
-    WORK.mkdir(parents=True, exist_ok=True)
-    common = ["pandas", "cloudpickle", "scikit-learn"]
-    auto_py = venv("auto-env", [*common, "gunicorn"], [ROOT, SHIM])
-    artifact = WORK / "artifact"
-    mlflow_py = venv("mlflow-env", [*common, "mlflow"], [SHIM, artifact / "code"])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
+    from qwak_auto.state import open_url
 
-    shutil.rmtree(artifact, ignore_errors=True)
-    shutil.copytree(EXAMPLE, artifact / "code")
-    sh([str(auto_py), "-c", BUILD, str(artifact / "code"), str(artifact / "model.pkl")])
-    mlflow_model = WORK / "mlflow-model"
-    shutil.rmtree(mlflow_model, ignore_errors=True)
-    sh(
+    WORK.mkdir(parents=True, exist_ok=True)
+    before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M")
+    results: dict[str, dict[str, list[load.Result]]] = {}
+    with tempfile.TemporaryDirectory(prefix="run-", dir=WORK) as tmp:
+        home = Path(tmp) / ".auto"
+        store = open_url(f"sqlite:///{Path(tmp) / 'state.db'}")
+        print("building churn and echo with the local builder ...", flush=True)
+        churn, churn_ctx = models.build(home, store, "churn", CHURN, {})
+        echo, echo_ctx = models.build(home, store, "echo", None, models.ECHO_REPO)
+        print("MLflow: its environment and models ...", flush=True)
+        mlflow = peers.Mlflow(WORK, Path(tmp), churn.python)
+        mlflow.save_models(churn.artifact_dir, churn.python)
+        versions = (peers.versions(churn.python), mlflow.versions())
+        try:
+            for built, ctx in ((churn, churn_ctx), (echo, echo_ctx)):
+                results[built.model_id] = run_case(built, ctx, args, mlflow)
+        finally:
+            from qwak_auto.deploy import traffic
+
+            traffic.stop(home)
+            store.close()
+            report.keep_logs(home, WORK / "logs")
+    after = os.getloadavg()
+    client = load.describe(args.client, args.connections)
+    text = "\n".join(
         [
-            str(mlflow_py),
-            "-c",
-            MLFLOW_SAVE,
-            str(artifact),
-            str(artifact / "code"),
-            str(mlflow_model),
+            "## serve",
+            "",
+            f"`.venv/bin/python benchmarks/serve.py --workers {args.workers} --connections "
+            f"{args.connections} --seconds {args.seconds:g} --rounds {args.rounds}` "
+            f"({started}): {args.rounds} rounds of {args.seconds:g} s per target after a "
+            f"{args.warmup:g} s warm-up each, the targets in rotating order; {args.workers} "
+            f"workers on both sides; load: {client} on 127.0.0.1. Figures: median "
+            "(min–max) over the rounds; ratios are per round (the two sides measured "
+            "back to back), then median (min–max).",
+            "",
+            f"Machine: {report.machine(*versions)}; load average {before[0]:.2f} before, "
+            f"{after[0]:.2f} after.",
+            "",
+            *report.table(results),
+            "",
+            *report.verdicts(results, args.workers),
+            "",
         ]
     )
-
-    auto_port, mlflow_port = free_port(), free_port()
-    preds = WORK / "predictions"
-    shutil.rmtree(preds, ignore_errors=True)
-    auto_argv = [
-        str(auto_py), "-m", "qwak_auto.serve", "--artifact", str(artifact),
-        "--bind", f"127.0.0.1:{auto_port}", "--workers", str(args.workers),
-        "--max-batch-size", "100", "--timeout-ms", "30000", "--model-id", "churn",
-        "--build-id", "bench", "--predictions-dir", str(preds), "--sample-rate", "1.0",
-    ]  # fmt: skip
-    mlflow_bin = mlflow_py.with_name("mlflow")
-    mlflow_argv = [
-        str(mlflow_bin), "models", "serve", "-m", str(mlflow_model), "--env-manager", "local",
-        "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", str(args.workers),
-    ]  # fmt: skip
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": f"file://{WORK / 'mlruns'}",
-        # MLflow starts `uvicorn` from PATH: its own environment's.
-        "PATH": f"{mlflow_bin.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    proxy_port = free_port()
-    proxy_argv = [
-        sys.executable, "-m", "qwak_auto.deploy.proxy", "--listen", f"127.0.0.1:{proxy_port}",
-        "--upstream", f"127.0.0.1:{auto_port}",
-    ]  # fmt: skip
-    logs = {name: (WORK / f"{name}.log").open("wb") for name in ("auto", "mlflow", "proxy")}
-    servers = {
-        "auto": subprocess.Popen(
-            auto_argv, stdout=logs["auto"], stderr=subprocess.STDOUT, start_new_session=True
-        ),
-        "mlflow": subprocess.Popen(
-            mlflow_argv,
-            stdout=logs["mlflow"],
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-        ),
-        "proxy": subprocess.Popen(
-            proxy_argv, stdout=logs["proxy"], stderr=subprocess.STDOUT, start_new_session=True
-        ),
-    }
-    results: dict[tuple[str, int], list[dict[str, float]]] = {}
-    try:
-        wait(f"http://127.0.0.1:{auto_port}/ready", servers["auto"])
-        wait(f"http://127.0.0.1:{mlflow_port}/ping", servers["mlflow"])
-        wait(f"http://127.0.0.1:{proxy_port}/ready", servers["proxy"])
-        for batch in (1, 100):
-            rows = [ROW] * batch
-            targets = {
-                "auto": (f"http://127.0.0.1:{auto_port}/v1/churn/predict", json.dumps(rows)),
-                "auto-proxy": (
-                    f"http://127.0.0.1:{proxy_port}/v1/churn/predict",
-                    json.dumps(rows),
-                ),
-                "mlflow": (
-                    f"http://127.0.0.1:{mlflow_port}/invocations",
-                    json.dumps({"dataframe_records": rows}),
-                ),
-            }
-            for url, body in targets.values():  # warm up both
-                wrk(url, body, 2, args.connections)
-            for _ in range(args.rounds):
-                for name, (url, body) in targets.items():
-                    run = wrk(url, body, args.seconds, args.connections)
-                    results.setdefault((name, batch), []).append(run)
-                    print(name, batch, {k: round(v, 2) for k, v in run.items()}, flush=True)
-    finally:
-        for proc in servers.values():
-            stop(proc)
-        stop_by_cmdline(f"--port {mlflow_port} ")
-        for handle in logs.values():
-            handle.close()
     print()
-    print("| batch | server | requests/s | p50 (ms) | p99 (ms) | errors | vs MLflow |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
-    names = ("auto", "auto-proxy", "mlflow")
-    for batch in (1, 100):
-        med = {
-            name: {
-                key: statistics.median(r[key] for r in results[(name, batch)])
-                for key in ("rps", "p50_ms", "p99_ms", "errors")
-            }
-            for name in names
-        }
-        for name in names:
-            m = med[name]
-            ratio = m["rps"] / med["mlflow"]["rps"]
-            print(
-                f"| {batch} | {name} | {m['rps']:.0f} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} "
-                f"| {m['errors']:.0f} | {ratio:.2f}x |"
-            )
+    print(text)
+    if args.write:
+        report.write_section(text)
     return 0
 
 

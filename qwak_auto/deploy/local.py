@@ -308,6 +308,8 @@ def undeploy(
             sites.apply()
         else:
             traffic.stop(home)
+            # Stopped on purpose: the next deploy starts it afresh, not "again (it was gone)".
+            store.delete_value(traffic.SCOPE, "proxy")
     if current is None:
         return None
     return retire(store, current, reason="undeployed", environ=environ)

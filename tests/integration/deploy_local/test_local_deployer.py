@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.deploy import processes
+from qwak_auto.deploy import processes, traffic
 from qwak_auto.deploy.health import health
 from qwak_auto.deploy.local import deploy_build, rollback, undeploy
 from qwak_auto.deploy.settings import ServeSettings, Target
@@ -121,3 +121,14 @@ def test_daemon_mode_is_found_by_its_pid_file(world: World) -> None:
     assert request(_port(outcome.address), "GET", "/ready")[0] == 200
     undeploy(world.store, TARGET)
     assert not processes.alive(pid)
+
+
+def test_a_proxy_stopped_by_undeploy_is_not_reported_gone(world: World) -> None:
+    """Undeploying the last local model stops Caddy on purpose: the next deploy starts it
+    without the "was gone: started again" warning a crashed proxy gets."""
+    _deploy(world, "A")
+    assert world.store.get_value(traffic.SCOPE, "proxy")["restarted"] is False
+    undeploy(world.store, TARGET)
+    assert world.store.get_value(traffic.SCOPE, "proxy") is None
+    _deploy(world, "A")
+    assert world.store.get_value(traffic.SCOPE, "proxy")["restarted"] is False

