@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from qwak_auto import proc
-from qwak_auto.automation.model import CpuResources, GpuResources
+from qwak_auto.automation.resources import CpuResources, GpuResources
 from qwak_auto.builders import common
 from qwak_auto.builders.deps import detect
 from qwak_auto.builders.env import BuildEnv, ensure_env
