@@ -13,8 +13,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from qwak_auto.automation.rollout import DEFAULT_APPROVAL_TIMEOUT, Rollout, rollout_of, seconds
-from qwak_auto.automation.units import normalise_memory, parse_duration
+from qwak_auto.automation.deployment import DeploymentSpec, deployment_spec_of
+from qwak_auto.automation.notifications import Notification, notifications_of
+from qwak_auto.automation.resources import (
+    CpuResources,
+    EnvVars,
+    GpuResources,
+    gpu_of,
+    memory_of,
+    str_map,
+)
+from qwak_auto.automation.rollout import DEFAULT_APPROVAL_TIMEOUT, seconds
+from qwak_auto.automation.units import parse_duration
 
 DEFAULT_METRIC_CRON = "*/30 * * * *"
 
@@ -72,20 +82,8 @@ Trigger = ScheduledTrigger | MetricTrigger | NoneTrigger | OnBoardingTrigger
 # ---------------------------------------------------------------- build
 
 
-@dataclass(frozen=True, slots=True)
-class CpuResources:
-    cpu_fraction: float = 2.0
-    memory: str = "2Gi"
-
-
-@dataclass(frozen=True, slots=True)
-class GpuResources:
-    gpu_type: str
-    gpu_amount: int = 1
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BuildSpec:
+class BuildSpec(EnvVars):
     git_uri: str
     git_branch: str = "main"
     git_access_token_secret: str | None = None
@@ -117,10 +115,6 @@ class BuildSpec:
         """The path inside the repository (after ``#``), '' for the root."""
         return self.git_uri.split("#", 1)[1].strip("/") if "#" in self.git_uri else ""
 
-    @property
-    def env(self) -> dict[str, str]:
-        return env_mapping(self.env_vars)
-
 
 # ---------------------------------------------------------------- gate
 
@@ -135,60 +129,6 @@ class BuildMetric:
     min_relative_delta: str | None = None
 
 
-# ---------------------------------------------------------------- deploy
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuerySpec:
-    metric_type: str  # cpu | gpu | memory | latency | error_rate | throughput
-    aggregation_type: str  # min | max | avg | sum | p50 | p90 | p95 | p99
-    time_period: int  # minutes
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PrometheusTrigger:
-    query_spec: QuerySpec
-    threshold: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AutoScaleConfig:
-    min_replica_count: int
-    max_replica_count: int
-    polling_interval: int = 30
-    cool_down_period: int = 300
-    triggers: tuple[PrometheusTrigger, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentSpec:
-    number_of_http_server_workers: int = 2
-    http_request_timeout_ms: int = 5000
-    daemon_mode: bool = False
-    custom_iam_role_arn: str = ""
-    api_keys_secret: str | None = None  # extension: secret NAME of the served model's API keys
-    max_batch_size: int = 1
-    deployment_process_timeout_limit: int = 600
-    number_of_pods: int = 2
-    cpu_fraction: float = 2.0
-    memory: str = "2Gi"
-    gpu_resources: GpuResources | None = None
-    variation_name: str = "default"
-    env_vars: tuple[str, ...] = ()
-    environments: tuple[str, ...] = ()  # empty: the automation's / project's default
-    auto_scale_config: AutoScaleConfig | None = None
-    purchase_option: str | None = None
-    instance: str | None = None
-    service_account_key_secret_name: str | None = None
-    traffic_weight: int | None = None  # extension: percent of the model's requests
-    shadow: bool = False  # extension: a copy of the requests, answers logged only
-    rollout: Rollout | None = None  # extension: canary and bake (None: at once, after smoke)
-
-    @property
-    def env(self) -> dict[str, str]:
-        return env_mapping(self.env_vars)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuildDeploy:
     build_spec: BuildSpec
@@ -196,29 +136,6 @@ class BuildDeploy:
     deployment_spec: DeploymentSpec = DeploymentSpec()
     requires_approval: bool = False  # extension
     approval_timeout_seconds: int = DEFAULT_APPROVAL_TIMEOUT
-
-
-# ---------------------------------------------------------------- notifications
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SlackNotification:
-    webhook_secret: str
-    kind: str = "slack"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookNotification:
-    url: str
-    http_method: str = "POST"
-    headers: Mapping[str, str] = field(default_factory=dict)
-    secret_headers: Mapping[str, str] = field(default_factory=dict)  # header -> secret NAME
-    data: Mapping[str, str] = field(default_factory=dict)
-    signing_secret: str | None = None
-    kind: str = "webhook"
-
-
-Notification = SlackNotification | WebhookNotification
 
 
 # ---------------------------------------------------------------- automation
@@ -263,17 +180,9 @@ class Automation:
 # ---------------------------------------------------------------- construction
 
 
-def env_mapping(entries: tuple[str, ...]) -> dict[str, str]:
-    return dict(entry.split("=", 1) for entry in entries)
-
-
 def spec_hash(doc: Mapping[str, Any]) -> str:
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def _str_map(value: Any) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (value or {}).items()}
 
 
 def _duration(value: Any) -> int | None:
@@ -309,26 +218,16 @@ def _trigger(doc: Mapping[str, Any]) -> Trigger:
     return NoneTrigger()
 
 
-def _gpu(doc: Mapping[str, Any] | None) -> GpuResources | None:
-    if not doc:
-        return None
-    return GpuResources(gpu_type=doc["gpu_type"], gpu_amount=doc.get("gpu_amount", 1))
-
-
-def _memory(value: Any, default: str = "2Gi") -> str:
-    return normalise_memory(str(value)) or default if value is not None else default
-
-
 def _build_spec(doc: Mapping[str, Any]) -> BuildSpec:
     res = doc.get("resources") or {}
     resources: CpuResources | GpuResources
-    gpu = _gpu(res.get("gpu"))
+    gpu = gpu_of(res.get("gpu"))
     if gpu is not None:
         resources = gpu
     else:
         cpu = res.get("cpu") or {}
         resources = CpuResources(
-            cpu_fraction=float(cpu.get("cpu_fraction", 2)), memory=_memory(cpu.get("memory"))
+            cpu_fraction=float(cpu.get("cpu_fraction", 2)), memory=memory_of(cpu.get("memory"))
         )
     return BuildSpec(
         git_uri=doc["git_uri"],
@@ -339,7 +238,7 @@ def _build_spec(doc: Mapping[str, Any]) -> BuildSpec:
         main_dir=doc.get("main_dir", "main"),
         dependency_file_path=doc.get("dependency_file_path") or None,
         tags=tuple(doc.get("tags") or ()),
-        parameters=_str_map(doc.get("parameters")),
+        parameters=str_map(doc.get("parameters")),
         env_vars=tuple(doc.get("env_vars") or ()),
         base_image=doc.get("base_image", ""),
         assumed_iam_role=doc.get("assumed_iam_role", ""),
@@ -368,81 +267,6 @@ def _condition(doc: Mapping[str, Any] | None) -> BuildMetric | None:
     )
 
 
-def _query_spec(doc: Mapping[str, Any]) -> QuerySpec:
-    # Qwak reads both names in any case (MetricType[value.lower()]).
-    return QuerySpec(
-        metric_type=str(doc["metric_type"]).lower(),
-        aggregation_type=str(doc["aggregation_type"]).lower(),
-        time_period=doc["time_period"],
-    )
-
-
-def _autoscale(doc: Mapping[str, Any] | None) -> AutoScaleConfig | None:
-    if not doc:
-        return None
-    triggers = tuple(
-        PrometheusTrigger(
-            query_spec=_query_spec(t["prometheus_trigger"]["query_spec"]),
-            threshold=float(t["prometheus_trigger"]["threshold"]),
-        )
-        for t in doc.get("triggers") or ()
-    )
-    return AutoScaleConfig(
-        min_replica_count=doc["min_replica_count"],
-        max_replica_count=doc["max_replica_count"],
-        polling_interval=doc.get("polling_interval", 30),
-        cool_down_period=doc.get("cool_down_period", 300),
-        triggers=triggers,
-    )
-
-
-def _deployment_spec(doc: Mapping[str, Any] | None, environment: str | None) -> DeploymentSpec:
-    d = doc or {}
-    envs = tuple(d.get("environments") or ((environment,) if environment else ()))
-    return DeploymentSpec(
-        number_of_http_server_workers=d.get("number_of_http_server_workers", 2),
-        http_request_timeout_ms=d.get("http_request_timeout_ms", 5000),
-        daemon_mode=d.get("daemon_mode", False),
-        custom_iam_role_arn=d.get("custom_iam_role_arn", ""),
-        api_keys_secret=d.get("api_keys_secret") or None,
-        max_batch_size=d.get("max_batch_size", 1),
-        deployment_process_timeout_limit=d.get("deployment_process_timeout_limit", 600),
-        number_of_pods=d.get("number_of_pods", 2),
-        cpu_fraction=float(d.get("cpu_fraction", 2)),
-        memory=_memory(d.get("memory")),
-        gpu_resources=_gpu(d.get("gpu_resources")),
-        variation_name=d.get("variation_name", "default"),
-        env_vars=tuple(d.get("env_vars") or ()),
-        environments=envs,
-        auto_scale_config=_autoscale(d.get("auto_scale_config")),
-        purchase_option=d.get("purchase_option"),
-        instance=d.get("instance"),
-        service_account_key_secret_name=d.get("service_account_key_secret_name"),
-        traffic_weight=d.get("traffic_weight"),
-        shadow=d.get("shadow", False),
-        rollout=rollout_of(d.get("rollout")),
-    )
-
-
-def _notifications(doc: Mapping[str, Any] | None) -> tuple[Notification, ...]:
-    out: list[Notification] = []
-    for key, value in (doc or {}).items():
-        if key == "slack":
-            out.append(SlackNotification(webhook_secret=value["webhook_secret"]))
-        elif key == "webhook":
-            out.append(
-                WebhookNotification(
-                    url=value["url"],
-                    http_method=str(value.get("http_method", "POST")).upper(),
-                    headers=_str_map(value.get("headers")),
-                    secret_headers=_str_map(value.get("secret_headers")),
-                    data=_str_map(value.get("data")),
-                    signing_secret=value.get("signing_secret"),
-                )
-            )
-    return tuple(out)
-
-
 def from_document(doc: Mapping[str, Any], origin: Origin | None = None) -> Automation:
     """Build the typed automation from a validated document (plain dicts/lists/scalars)."""
     action = doc["action"]["build_deploy"]
@@ -459,17 +283,17 @@ def from_document(doc: Mapping[str, Any], origin: Origin | None = None) -> Autom
         action=BuildDeploy(
             build_spec=_build_spec(action["build_spec"]),
             deployment_condition=_condition(action.get("deployment_condition")),
-            deployment_spec=_deployment_spec(action.get("deployment_spec"), environment),
+            deployment_spec=deployment_spec_of(action.get("deployment_spec"), environment),
             requires_approval=action.get("requires_approval", False),
             approval_timeout_seconds=seconds(
                 action.get("approval_timeout"), DEFAULT_APPROVAL_TIMEOUT
             ),
         ),
-        on_success=_notifications(doc.get("on_success")),
-        on_error=_notifications(doc.get("on_error")),
-        on_not_deployed=_notifications(doc.get("on_not_deployed")),
-        on_start=_notifications(doc.get("on_start")),
-        on_approval_needed=_notifications(doc.get("on_approval_needed")),
+        on_success=notifications_of(doc.get("on_success")),
+        on_error=notifications_of(doc.get("on_error")),
+        on_not_deployed=notifications_of(doc.get("on_not_deployed")),
+        on_start=notifications_of(doc.get("on_start")),
+        on_approval_needed=notifications_of(doc.get("on_approval_needed")),
         origin=origin or Origin("<memory>"),
         spec_hash=spec_hash(doc),
     )

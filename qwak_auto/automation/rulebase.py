@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qwak_auto.automation.load import Document, JsonPath, dotted
+from qwak_auto.automation.load import Document, JsonPath
 from qwak_auto.automation.problems import Problem, Severity
 
 BUILD = ("action", "build_deploy")
@@ -47,20 +47,9 @@ class _Out:
         warning: bool = False,
         at_key: bool = False,
     ) -> None:
-        positions = self.doc.positions
-        line, column = positions.key(path) if at_key else positions.value(path)
-        self.problems.append(
-            Problem(
-                file=self.doc.file,
-                line=line,
-                column=column,
-                path=dotted(path),
-                code=code,
-                message=message,
-                hint=hint,
-                severity=Severity.WARNING if warning else Severity.ERROR,
-            )
-        )
+        at = self.doc.positions.key(path) if at_key else None
+        severity = Severity.WARNING if warning else Severity.ERROR
+        self.problems.append(self.doc.problem(path, code, message, hint, at=at, severity=severity))
 
 
 def get(data: Any, path: JsonPath) -> Any:

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from qwak_auto.automation.problems import Problem, Severity
+
 MAX_DEPTH = 64  # nesting of mappings/sequences
 MAX_ALIAS_NODES = 1000  # nodes that aliases would expand to, per document
 
@@ -115,6 +117,29 @@ class Document:
     data: dict[str, Any]
     line: int  # 1-based line where the document's content starts
     positions: Positions = field(repr=False)
+
+    def problem(
+        self,
+        path: JsonPath,
+        code: str,
+        message: str,
+        hint: str = "",
+        *,
+        at: tuple[int, int] | None = None,
+        severity: Severity = Severity.ERROR,
+    ) -> Problem:
+        """A Problem about ``path``, reported at ``at`` (line, column; default: the value)."""
+        line, column = at or self.positions.value(path)
+        return Problem(
+            file=self.file,
+            line=line,
+            column=column,
+            path=dotted(path),
+            code=code,
+            message=message,
+            hint=hint,
+            severity=severity,
+        )
 
 
 # ------------------------------------------------------------------ scalars

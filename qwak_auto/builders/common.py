@@ -19,13 +19,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qwak_auto.redact import redact, redact_obj
 
 if TYPE_CHECKING:
     from qwak_auto.automation.model import BuildSpec
     from qwak_auto.builders.requirements import Dependencies
+    from qwak_auto.errors import BuildError, ProcError
     from qwak_auto.run.contracts import BuildResult, Checkout, Display, RunContext
     from qwak_auto.state.base import BuildRecord, StateStore
 
@@ -296,6 +297,13 @@ def recorded_build(
             raise
 
 
+def step_failure(exc: ProcError, *, late: str, failed: str) -> BuildError:
+    """A program of the build that failed: ``late`` when it ran out of time, else ``failed``."""
+    from qwak_auto.errors import BuildError
+
+    return BuildError(late if "did not finish" in exc.message else failed)
+
+
 def require_main_dir(checkout: Checkout, spec: BuildSpec) -> None:
     if not checkout.main_dir.is_dir():
         from qwak_auto.errors import BuildError
@@ -326,54 +334,31 @@ def describe_dependencies(deps: Dependencies, root: Path) -> str:
     return f"{where} ({deps.kind}, {len(deps.requirements)} requirements){as_of}"
 
 
-def harness_outcome(
-    *,
-    ctx: RunContext,
-    checkout: Checkout,
-    build_id: str,
-    builder: str,
-    stage: Path,
-    final: Path,
-    harness: Mapping[str, Any],
-    dependencies: Mapping[str, Any],
-    started_at: datetime,
-    timings: dict[str, float],
-    artifact_extra: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, float], dict[str, str], dict[str, Any]]:
-    """(metrics, params, provenance) of a build whose harness succeeded: what every builder
-    records about the built model, its inputs and its timings."""
-    automation = ctx.automation
-    metrics = {str(k): float(v) for k, v in (harness.get("metrics") or {}).items()}
-    params = {str(k): str(v) for k, v in (harness.get("params") or {}).items()}
-    model_file = stage / "model.pkl"
-    artifact = {
-        "model.pkl": {"sha256": sha256_file(model_file), "bytes": model_file.stat().st_size},
-        "model_class": harness.get("model_class", ""),
-        "path": str(final),
-        **(artifact_extra or {}),
+class Installed(Protocol):
+    """A built dependency environment (a virtual environment, a docker image)."""
+
+    @property
+    def digest(self) -> str: ...
+    @property
+    def freeze(self) -> tuple[str, ...]: ...
+    @property
+    def reused(self) -> bool: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+
+
+def dependencies_record(
+    deps: Dependencies, root: Path, installed: Installed, tool: str
+) -> dict[str, Any]:
+    """What provenance.json says about the build's dependencies."""
+    return {
+        "file": relative_to(deps.file, root),
+        "kind": deps.kind,
+        "hash": installed.digest,
+        "requested": list(deps.specs()),
+        "resolved": list(installed.freeze),
+        "tool": tool,
+        "environment_reused": installed.reused,
+        "warnings": list(dict.fromkeys([*deps.warnings, *installed.warnings])),
+        **deps.as_of_record(),
     }
-    ended = utcnow()
-    timings["total"] = (ended - started_at).total_seconds()
-    prov = provenance(
-        automation=automation.name,
-        spec_hash=automation.spec_hash,
-        model_id=automation.model_id,
-        build_id=build_id,
-        builder=builder,
-        repo_url=checkout.repo_url,
-        branch=checkout.branch,
-        commit=checkout.commit,
-        dependencies=dict(dependencies),
-        python=str(harness.get("python", "")),
-        metrics=metrics,
-        params=params,
-        artifact=artifact,
-        timings=timings,
-        started_at=started_at,
-        ended_at=ended,
-        tests={
-            "unit": str(harness.get("unit_tests", "")),
-            "it": str(harness.get("it_tests", "")),
-        },
-    )
-    return metrics, params, dict(prov)

@@ -37,21 +37,17 @@ import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, Any, Unpack, cast
 
 from qwak_auto import proc
 from qwak_auto.builders import common, docker_deps, docker_result, dockerfile, images
 from qwak_auto.builders.deps import detect
 from qwak_auto.builders.docker_deps import DepsImage, reason
-from qwak_auto.builders.requirements import Dependencies
+from qwak_auto.builders.session import BuilderBase, BuildOptions, BuildSession
 from qwak_auto.errors import AutoError, BuildError, ProcError
 from qwak_auto.platform import docker as docker_cli
 from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
 
-if TYPE_CHECKING:
-    pass
-
-DEFAULT_TIMEOUT = 3600.0
 ROLE_SESSION_SECONDS = 3600
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
 # Names the docker CLI itself reads (and DOCKER_*): an env_var of such a name goes on argv as
@@ -60,69 +56,29 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".myp
 _CLI_NAMES = frozenset({"PATH", "HOME", "TMPDIR", "DOCKER_HOST", "DOCKER_CONFIG"})
 
 
-class DockerBuilder:
-    """Builds in containers of the Docker engine at DOCKER_HOST (see the module docstring)."""
-
-    name = "docker"
-
-    def __init__(
-        self,
-        *,
-        timeout: float | None = None,
-        echo: bool = True,
-        run_tests: bool = True,
-        base_image: str | None = None,
-    ) -> None:
-        self.timeout = timeout
-        self.echo = echo
-        self.run_tests = run_tests
-        self.base_image = base_image
-
-    def _timeout(self, environ: Mapping[str, str]) -> float:
-        return (
-            self.timeout
-            if self.timeout is not None
-            else common.build_timeout(environ, DEFAULT_TIMEOUT)
-        )
-
-    def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
-        def start(build_id: str, recorder: common.BuildRecorder) -> common.Work:
-            run = DockerBuild(self, checkout, ctx, build_id, recorder)
-            return run.execute, lambda: run.cleanup(failed=True)
-
-        return common.recorded_build(
-            builder=self.name, checkout=checkout, ctx=ctx, echo=self.echo, start=start
-        )
-
-
-class DockerBuild:
+class DockerBuild(BuildSession):
     """One docker build: its state and steps (cleaned up whatever happens)."""
 
-    out: common.BuildOutput
+    builder: DockerBuilder
 
     def __init__(
         self,
-        builder: DockerBuilder,
+        builder: BuilderBase,
         checkout: Checkout,
         ctx: RunContext,
         build_id: str,
         recorder: common.BuildRecorder,
     ) -> None:
-        self.builder = builder
-        self.checkout = checkout
-        self.ctx = ctx
-        self.build_id = build_id
-        self.recorder = recorder
+        super().__init__(builder, checkout, ctx, build_id, recorder)
         self.environ: Mapping[str, str] = ctx.environ or os.environ
         self.spec = ctx.automation.action.build_spec
         self.model_id = ctx.automation.model_id
         self.home = ctx.config.home
-        self.stage = common.builds_dir(self.home) / f".tmp-{build_id}"
         self.work = self.home / "cache" / "docker" / f"ctx-{build_id}"
         self.stage_image = dockerfile.stage_tag(self.model_id, build_id)
         self.final_image = dockerfile.image_tag(self.model_id, build_id)
         self.container = dockerfile.container_name("auto-build", build_id)
-        self.timeout = builder._timeout(self.environ)
+        self.timeout = self.builder._timeout(self.environ)
         self.deadline = time.monotonic() + self.timeout
         self.timings: dict[str, float] = {}
         self.warnings: list[str] = []
@@ -152,13 +108,13 @@ class DockerBuild:
                 stdout=cast(IO[str], self.out),
             )
         except ProcError as exc:
-            if "did not finish" in exc.message:
-                raise BuildError(
-                    f"{what} took longer than the build's timeout ({self.timeout:g}s)"
-                ) from None
-            raise BuildError(f"{what} failed: {reason(exc)}") from None
+            raise common.step_failure(
+                exc,
+                late=f"{what} took longer than the build's timeout ({self.timeout:g}s)",
+                failed=f"{what} failed: {reason(exc)}",
+            ) from None
 
-    def cleanup(self, *, failed: bool) -> None:
+    def cleanup(self, *, failed: bool = True) -> None:
         with contextlib.suppress(AutoError):
             docker_cli.remove_container(self.container, self.environ)
         if self.stage_image:
@@ -218,7 +174,7 @@ class DockerBuild:
         self.timings.update({f"harness.{k}": float(v) for k, v in harness["timings"].items()})
         if harness.get("status") != "succeeded":
             raise BuildError(str(harness.get("reason") or "the build failed"))
-        return self.finish(deps, deps_image, base, base_id, harness, resources)
+        return docker_result.finish(self, deps, deps_image, base, base_id, harness, resources)
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -336,11 +292,11 @@ class DockerBuild:
                 check=False,
             )
         except ProcError as exc:
-            if "did not finish" in exc.message:
-                raise BuildError(
-                    f"the build took longer than its timeout ({self.timeout:g}s)"
-                ) from None
-            raise BuildError(f"the build container could not run: {exc.message}") from None
+            raise common.step_failure(
+                exc,
+                late=f"the build took longer than its timeout ({self.timeout:g}s)",
+                failed=f"the build container could not run: {exc.message}",
+            ) from None
         finally:
             request_file.unlink(missing_ok=True)
             docker_cli.remove_container(self.container, self.environ)
@@ -357,16 +313,16 @@ class DockerBuild:
         data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
         return data
 
-    def finish(
-        self,
-        deps: Dependencies,
-        deps_image: DepsImage,
-        base: str,
-        base_id: str,
-        harness: Mapping[str, Any],
-        resources: list[str],
-    ) -> BuildResult:
-        return docker_result.finish(self, deps, deps_image, base, base_id, harness, resources)
+
+class DockerBuilder(BuilderBase):
+    """Builds in containers of the Docker engine at DOCKER_HOST (see the module docstring)."""
+
+    name = "docker"
+    session = DockerBuild
+
+    def __init__(self, *, base_image: str | None = None, **options: Unpack[BuildOptions]) -> None:
+        super().__init__(**options)
+        self.base_image = base_image
 
 
 # ---------------------------------------------------------------- small helpers

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from qwak_auto.builders import common, dockerfile
 from qwak_auto.builders.docker_deps import DepsImage
 from qwak_auto.builders.requirements import Dependencies
+from qwak_auto.builders.session import LEFTOVERS
 from qwak_auto.platform import docker as docker_cli
 from qwak_auto.run.contracts import BuildResult
 
 if TYPE_CHECKING:
     from qwak_auto.builders.docker import DockerBuild
-    from qwak_auto.state.base import BuildRecord
 
 
 def finish(
@@ -34,31 +34,11 @@ def finish(
 ) -> BuildResult:
     """Provenance and metrics into the staged artifact, the serving image on top of the build
     image, then the artifact renamed into place and the build recorded succeeded."""
-    automation, checkout = run.ctx.automation, run.checkout
-    final = common.builds_dir(run.home) / run.build_id
-    dependencies = {
-        "file": common.relative_to(deps.file, checkout.project_dir),
-        "kind": deps.kind,
-        "hash": deps_image.digest,
-        "requested": list(deps.specs()),
-        "resolved": list(deps_image.freeze),
-        "tool": "pip (docker)",
-        "environment_reused": deps_image.reused,
-        "warnings": list(dict.fromkeys([*deps.warnings, *deps_image.warnings])),
-        **deps.as_of_record(),
-    }
-    metrics, params, prov = common.harness_outcome(
-        ctx=run.ctx,
-        checkout=checkout,
-        build_id=run.build_id,
-        builder=run.builder.name,
-        stage=run.stage,
-        final=final,
-        harness=harness,
-        dependencies=dependencies,
-        started_at=run.recorder.record.started_at,
-        timings=run.timings,
-        artifact_extra={"image": run.final_image},
+    dependencies = common.dependencies_record(
+        deps, run.checkout.project_dir, deps_image, "pip (docker)"
+    )
+    metrics, params, prov = run.harness_outcome(
+        harness, dependencies, run.timings, artifact_extra={"image": run.final_image}
     )
     prov["docker"] = {
         "image": run.final_image,
@@ -69,41 +49,16 @@ def finish(
         "assumed_iam_role": run.spec.assumed_iam_role or None,
         "warnings": list(run.warnings),
     }
-    for leftover in ("result.json", "pytest-auto.ini", "serve.log"):
+    for leftover in LEFTOVERS:
         (run.stage / leftover).unlink(missing_ok=True)
     common.write_json(run.stage / "metrics.json", metrics)
     common.write_json(run.stage / "provenance.json", prov)
     build_final_image(run)
     image_id = docker_cli.image_id(run.final_image, run.environ) or ""
     prov["docker"]["image_id"] = image_id
-    common.write_json(run.stage / "provenance.json", prov)
     run.cleanup(failed=False)
     run.out.line(f"==> image {run.final_image} ({image_id[:19]})")
-    run.out.line(f"==> build {run.build_id} succeeded")
-    run.out.flush()
-    shutil.copyfile(run.out.path, run.stage / "build.log")
-    run.stage.rename(final)
-    record: BuildRecord = run.recorder.finish(
-        "succeeded",
-        artifact=str(final),
-        image=run.final_image,
-        metrics=metrics,
-        params=params,
-        provenance=prov,
-    )
-    return BuildResult(
-        build_id=run.build_id,
-        model_id=automation.model_id,
-        commit=checkout.commit,
-        builder=run.builder.name,
-        artifact_dir=final,
-        metrics=dict(record.metrics),
-        params=dict(record.params),
-        log_path=run.out.path,
-        python=None,
-        image=run.final_image,
-        provenance=prov,
-    )
+    return run.succeeded(metrics, params, prov, image=run.final_image)
 
 
 def build_final_image(run: DockerBuild) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qwak_auto.automation.model import CpuResources, GpuResources
+from qwak_auto.automation.resources import CpuResources, GpuResources
 from qwak_auto.automation.units import memory_bytes
 from qwak_auto.builders.requirements import PIP_WITH_CUTOFF
 

@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 from qwak_auto import proc, redact
 from qwak_auto.builders import common
@@ -37,70 +36,33 @@ from qwak_auto.builders.kubernetes_follow import POLL_SECONDS, Follower
 from qwak_auto.builders.kubernetes_job import BuildJob, build_resources, companions, render_job
 from qwak_auto.builders.kubernetes_plan import build_environment, plan
 from qwak_auto.builders.kubernetes_result import build_result, finish
+from qwak_auto.builders.session import BuilderBase, BuildOptions, BuildSession
 from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.platform import kubernetes as kube
 from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
 
-if TYPE_CHECKING:
-    pass
-
-DEFAULT_TIMEOUT = 3600.0
 DEADLINE_GRACE = 120.0  # for the Job controller to say DeadlineExceeded
 CREATE_TIMEOUT = 60.0
 
 
-class KubernetesBuilder:
-    """Builds as Jobs in the cluster (see the module docstring)."""
-
-    name = "kubernetes"
-
-    def __init__(
-        self,
-        *,
-        timeout: float | None = None,
-        poll_seconds: float | None = None,
-        echo: bool = True,
-        run_tests: bool = True,
-    ) -> None:
-        self.timeout = timeout
-        self.poll_seconds = poll_seconds
-        self.echo = echo
-        self.run_tests = run_tests
-
-    def build(self, checkout: Checkout, ctx: RunContext) -> BuildResult:
-        def start(build_id: str, recorder: common.BuildRecorder) -> common.Work:
-            run = KubernetesBuild(self, checkout, ctx, build_id, recorder)
-            return run.execute, run.cleanup
-
-        return common.recorded_build(
-            builder=self.name, checkout=checkout, ctx=ctx, echo=self.echo, start=start
-        )
-
-
-class KubernetesBuild:
+class KubernetesBuild(BuildSession):
     """One build Job: its state and conversation (cleaned up whatever happens)."""
 
-    out: common.BuildOutput
+    builder: KubernetesBuilder
 
     def __init__(
         self,
-        builder: KubernetesBuilder,
+        builder: BuilderBase,
         checkout: Checkout,
         ctx: RunContext,
         build_id: str,
         recorder: common.BuildRecorder,
     ) -> None:
-        self.builder = builder
-        self.checkout = checkout
-        self.ctx = ctx
-        self.build_id = build_id
-        self.recorder = recorder
+        super().__init__(builder, checkout, ctx, build_id, recorder)
         self.environ: Mapping[str, str] = ctx.environ
-        timeout = builder.timeout or common.build_timeout(ctx.environ, DEFAULT_TIMEOUT)
-        self.deadline_seconds = int(timeout)
+        self.deadline_seconds = int(self.builder._timeout(ctx.environ))
         self.environment = build_environment(ctx.automation, ctx.config)
         self.base = kube.kubectl_base(self.environment.kube_context, self.environment.namespace)
-        self.stage = common.builds_dir(ctx.config.home) / f".tmp-{build_id}"
         self.job: BuildJob | None = None
         self.dependencies: dict[str, Any] = {}
         self.created = False
@@ -215,7 +177,7 @@ class KubernetesBuild:
     def cleanup(self) -> None:
         """After a failure: the cluster's objects and the staged artifact."""
         self._delete()
-        shutil.rmtree(self.stage, ignore_errors=True)
+        super().cleanup()
 
     def _delete(self) -> None:
         """The Job (its pod with it), its Secret and ServiceAccount: gone once it ended."""
@@ -251,3 +213,16 @@ class KubernetesBuild:
             "deadline_seconds": job.deadline_seconds,
             "image": image,
         }
+
+
+class KubernetesBuilder(BuilderBase):
+    """Builds as Jobs in the cluster (see the module docstring)."""
+
+    name = "kubernetes"
+    session = KubernetesBuild
+
+    def __init__(
+        self, *, poll_seconds: float | None = None, **options: Unpack[BuildOptions]
+    ) -> None:
+        super().__init__(**options)
+        self.poll_seconds = poll_seconds

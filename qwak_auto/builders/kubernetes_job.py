@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwak_auto.automation.model import CpuResources, GpuResources
+from qwak_auto.automation.resources import CpuResources, GpuResources
 from qwak_auto.builders import dockerfile
 from qwak_auto.platform.kubernetes import (
     GPU_RESOURCE,

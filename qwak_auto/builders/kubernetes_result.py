@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -74,24 +73,15 @@ def finish(run: KubernetesBuild, end: JobEnd, result: Mapping[str, Any]) -> Buil
     """The record of a succeeded build: provenance, metrics, the image by digest; a local
     artifact folder with provenance.json, metrics.json and the log (the model is in the
     image)."""
-    ctx, checkout = run.ctx, run.checkout
     image = f"{run.planned.destination}@{image_digest(end)}"
     metrics = {str(k): float(v) for k, v in (result.get("metrics") or {}).items()}
     params = {str(k): str(v) for k, v in (result.get("params") or {}).items()}
     model = result.get("model") or {}
-    final = common.builds_dir(ctx.config.home) / run.build_id
     started = run.recorder.record.started_at
     timings = {f"harness.{k}": float(v) for k, v in (result.get("timings") or {}).items()}
     timings["total"] = (common.utcnow() - started).total_seconds()
-    prov = common.provenance(
-        automation=ctx.automation.name,
-        spec_hash=ctx.automation.spec_hash,
-        model_id=ctx.automation.model_id,
-        build_id=run.build_id,
-        builder="kubernetes",
-        repo_url=checkout.repo_url,
-        branch=checkout.branch,
-        commit=checkout.commit,
+    prov = run.provenance(
+        common.utcnow(),
         dependencies={**run.dependencies, "resolved": list(result.get("resolved") or [])},
         python=str(result.get("python", "")),
         metrics=metrics,
@@ -102,41 +92,10 @@ def finish(run: KubernetesBuild, end: JobEnd, result: Mapping[str, Any]) -> Buil
             "image": image,
         },
         timings=timings,
-        started_at=started,
-        ended_at=common.utcnow(),
         tests={"unit": str(result.get("unit_tests", "")), "it": str(result.get("it_tests", ""))},
     )
     prov["image_pushed"] = True  # the deployer deploys it as it is
     prov["kubernetes"] = run.describe(image)
-    stage = run.stage
-    stage.mkdir(parents=True, exist_ok=True)
-    common.write_json(stage / "metrics.json", metrics)
-    common.write_json(stage / "provenance.json", prov)
+    run.stage.mkdir(parents=True, exist_ok=True)
     run.out.line(f"==> image {image}")
-    run.out.line(f"==> build {run.build_id} succeeded")
-    run.out.flush()
-    shutil.copyfile(run.out.path, stage / "build.log")
-    if final.exists():
-        shutil.rmtree(final)
-    stage.rename(final)
-    record = run.recorder.finish(
-        "succeeded",
-        artifact=str(final),
-        image=image,
-        metrics=metrics,
-        params=params,
-        provenance=prov,
-    )
-    return BuildResult(
-        build_id=run.build_id,
-        model_id=ctx.automation.model_id,
-        commit=checkout.commit,
-        builder="kubernetes",
-        artifact_dir=final,
-        metrics=dict(record.metrics),
-        params=dict(record.params),
-        log_path=run.out.path,
-        python=None,
-        image=image,
-        provenance=prov,
-    )
+    return run.succeeded(metrics, params, prov, image=image)

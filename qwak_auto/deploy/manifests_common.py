@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwak_auto.automation.model import Automation, DeploymentSpec
+from qwak_auto.automation.deployment import DeploymentSpec
+from qwak_auto.automation.model import Automation
 from qwak_auto.platform.kubernetes import (
     GPU_RESOURCE,
     LABEL_PREFIX,

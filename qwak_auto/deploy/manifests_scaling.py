@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qwak_auto.automation.model import Automation, PrometheusTrigger
+from qwak_auto.automation.deployment import PrometheusTrigger
+from qwak_auto.automation.model import Automation
 from qwak_auto.automation.units import memory_bytes
 from qwak_auto.deploy.manifests_common import (
     CONTAINER,

@@ -13,7 +13,7 @@ from qwak_auto.errors import DeployError
 from qwak_auto.run.contracts import BuildResult
 
 if TYPE_CHECKING:
-    from qwak_auto.automation.model import DeploymentSpec
+    from qwak_auto.automation.deployment import DeploymentSpec
     from qwak_auto.state.base import BuildRecord
 
 

@@ -23,7 +23,8 @@ from qwak_auto.notify.http import Delivery, Request, RetryPolicy, send
 from qwak_auto.notify.payloads import EVENTS, slack_message, webhook_fields
 
 if TYPE_CHECKING:
-    from qwak_auto.automation.model import Automation, Notification, WebhookNotification
+    from qwak_auto.automation.model import Automation
+    from qwak_auto.automation.notifications import Notification, WebhookNotification
     from qwak_auto.run.contracts import RunContext, RunSummary
 
 __all__ = ["EVENTS", "RunNotifier", "notifications_for"]
@@ -117,7 +118,7 @@ class RunNotifier:
         policy: RetryPolicy,
         deadline: float,
     ) -> dict[str, Any]:
-        from qwak_auto.automation.model import SlackNotification
+        from qwak_auto.automation.notifications import SlackNotification
 
         kind = notification.kind
         # A slack target is named by its secret (never the URL it resolves to).

@@ -19,6 +19,7 @@ from qwak_auto.run.runner import execute
 from qwak_auto.run.setup import RunnerSettings
 from qwak_auto.schedule.automation_set import find, register
 from qwak_auto.state import open_store
+from qwak_auto.state.base import ClaimRequest
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -39,14 +40,16 @@ def trigger(
     try:
         register(store, [automation], now)
         claim = store.claim(
-            automation=name,
-            run_key=f"{name}@manual:{uuid.uuid4()}",
-            trigger_reason="manual",
-            scheduled_for=None,
-            owner=settings.owner,
-            now=now,
-            lease_seconds=settings.lease_seconds,
-            forbid_overlap=automation.concurrency != "allow",
+            ClaimRequest(
+                automation=name,
+                run_key=f"{name}@manual:{uuid.uuid4()}",
+                trigger_reason="manual",
+                scheduled_for=None,
+                owner=settings.owner,
+                now=now,
+                lease_seconds=settings.lease_seconds,
+                forbid_overlap=automation.concurrency != "allow",
+            )
         )
         if not claim.claimed or claim.run is None:
             raise AutoError(

@@ -35,7 +35,7 @@ from qwak_auto.schedule.automation_set import gone, load_set, register
 from qwak_auto.schedule.metric import TriggerEvaluation, evaluate_metric_trigger
 from qwak_auto.schedule.summary import Evaluated, Skipped, TickSummary
 from qwak_auto.state import open_store
-from qwak_auto.state.base import AutomationRecord
+from qwak_auto.state.base import AutomationRecord, ClaimRequest
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -67,14 +67,16 @@ class _Tick:
             self.already_claimed += 1
             return
         claim = self.store.claim(
-            automation=automation.name,
-            run_key=key,
-            trigger_reason=reason,
-            scheduled_for=slot,
-            owner=self.settings.owner,
-            now=utcnow(),  # leases run on the real clock; ``self.now`` only picks slots
-            lease_seconds=self.settings.lease_seconds,
-            forbid_overlap=automation.concurrency != "allow",
+            ClaimRequest(
+                automation=automation.name,
+                run_key=key,
+                trigger_reason=reason,
+                scheduled_for=slot,
+                owner=self.settings.owner,
+                now=utcnow(),  # leases run on the real clock; ``self.now`` only picks slots
+                lease_seconds=self.settings.lease_seconds,
+                forbid_overlap=automation.concurrency != "allow",
+            )
         )
         if len(self.seen) > 100_000:
             self.seen.clear()

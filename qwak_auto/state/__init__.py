@@ -4,9 +4,9 @@ Usage (runner / scheduler)::
 
     from qwak_auto.state import open_store
     store = open_store(config)            # migrated; SQLite at config.home/state.db by default
-    claim = store.claim(automation=name, run_key=f"{name}@{slot.isoformat()}",
-                        trigger_reason="schedule", scheduled_for=slot, owner=owner,
-                        now=now, lease_seconds=60, forbid_overlap=True)
+    claim = store.claim(ClaimRequest(automation=name, run_key=f"{name}@{slot.isoformat()}",
+                                     trigger_reason="schedule", scheduled_for=slot, owner=owner,
+                                     now=now, lease_seconds=60, forbid_overlap=True))
     if claim.claimed:
         run = claim.run                    # status running, attempt 1 (or 2: a retried slot)
         # heartbeat from a thread every lease/3 s; False means the lease is lost: stop.

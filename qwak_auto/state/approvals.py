@@ -181,21 +181,9 @@ class ApprovalStore(SqlStore):
         states: Sequence[ApprovalState] = (),
         limit: int = 100,
     ) -> Sequence[ApprovalRecord]:
-        where: list[str] = []
-        params: list[Any] = []
-        if automation is not None:
-            where.append("automation = ?")
-            params.append(automation)
-        if states:
-            where.append("state IN (" + ", ".join("?" for _ in states) + ")")
-            params += [ApprovalState(s).value for s in states]
-        sql = f"SELECT {APPROVAL_COLUMNS} FROM approvals"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY requested_at DESC, run_id LIMIT ?"
-        params.append(int(limit))
-        with self._lock, self._transaction(write=False) as tx:
-            rows = tx.rows(sql, *params)
+        where = {"automation": automation, "state": tuple(ApprovalState(s).value for s in states)}
+        select = f"SELECT {APPROVAL_COLUMNS} FROM approvals"
+        rows = self._newest(select, where, "requested_at DESC, run_id", limit)
         return tuple(self._approval(r) for r in rows)
 
     def _approval(self, r: Mapping[str, Any]) -> ApprovalRecord:

@@ -170,6 +170,20 @@ class Decided:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimRequest:
+    """A slot (or a manual run) to claim; the rules are in state/__init__.py."""
+
+    automation: str
+    run_key: str  # "<automation>@<slot ISO>" or "<automation>@manual:<uuid>"
+    trigger_reason: str
+    scheduled_for: datetime | None
+    owner: str
+    now: datetime
+    lease_seconds: float
+    forbid_overlap: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Claim:
     """The outcome of trying to claim a slot: the run when claimed, else why not."""
 
@@ -193,18 +207,7 @@ class StateStore(Protocol):
     def automation(self, name: str) -> AutomationRecord | None: ...
 
     # runs and claims
-    def claim(
-        self,
-        *,
-        automation: str,
-        run_key: str,
-        trigger_reason: str,
-        scheduled_for: datetime | None,
-        owner: str,
-        now: datetime,
-        lease_seconds: float,
-        forbid_overlap: bool,
-    ) -> Claim: ...
+    def claim(self, request: ClaimRequest) -> Claim: ...
     def heartbeat(self, run_id: str, owner: str, now: datetime, lease_seconds: float) -> bool: ...
     def finish_run(
         self,

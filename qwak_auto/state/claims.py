@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from qwak_auto.state.base import Claim, RunRecord, RunStatus, StepRecord, StepStatus
+from qwak_auto.state.base import Claim, ClaimRequest, RunRecord, RunStatus, StepRecord, StepStatus
 from qwak_auto.state.records import RecordStore
 from qwak_auto.state.sql import ALREADY_CLAIMED, RUN_COLUMNS, STILL_RUNNING, Tx, new_id, utc
 
@@ -15,46 +15,24 @@ class SqlStore(RecordStore):
     """The whole StateStore on top of the dialect hooks of :class:`SqlBase`."""
 
     # -- runs and claims -----------------------------------------------------------------
-    def claim(
-        self,
-        *,
-        automation: str,
-        run_key: str,
-        trigger_reason: str,
-        scheduled_for: datetime | None,
-        owner: str,
-        now: datetime,
-        lease_seconds: float,
-        forbid_overlap: bool,
-    ) -> Claim:
+    def claim(self, request: ClaimRequest) -> Claim:
         """Claim the slot ``run_key`` in one transaction (see state/__init__.py for the rules)."""
-        now = utc(now)
-        lease = now + timedelta(seconds=lease_seconds)
+        now = utc(request.now)
+        lease = now + timedelta(seconds=request.lease_seconds)
         try:
-            with self._lock, self._transaction(write=True, lock=f"claim:{automation}") as tx:
-                return self._claim(
-                    tx, automation, run_key, trigger_reason, scheduled_for, owner, now, lease,
-                    forbid_overlap,
-                )  # fmt: skip
+            with (
+                self._lock,
+                self._transaction(write=True, lock=f"claim:{request.automation}") as tx,
+            ):
+                return self._claim(tx, request, now, lease)
         except Exception as exc:
             # Another process inserted the same run_key first: the unique constraint decides.
             if self._is_unique_violation(exc):
                 return Claim(claimed=False, reason=ALREADY_CLAIMED)
             raise
 
-    def _claim(
-        self,
-        tx: Tx,
-        automation: str,
-        run_key: str,
-        trigger_reason: str,
-        scheduled_for: datetime | None,
-        owner: str,
-        now: datetime,
-        lease: datetime,
-        forbid_overlap: bool,
-    ) -> Claim:
-        existing = tx.one(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_key = ?", run_key)
+    def _claim(self, tx: Tx, request: ClaimRequest, now: datetime, lease: datetime) -> Claim:
+        existing = tx.one(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_key = ?", request.run_key)
         retry = (
             existing is not None
             and existing["status"] == RunStatus.ABANDONED
@@ -62,21 +40,18 @@ class SqlStore(RecordStore):
         )
         if existing is not None and not retry:
             return Claim(claimed=False, reason=ALREADY_CLAIMED)
-        if forbid_overlap:
+        if request.forbid_overlap:
             busy = tx.one(
                 "SELECT run_id FROM runs WHERE automation = ? AND status = ?"
                 " AND lease_expires_at >= ? AND run_key <> ?",
-                automation,
+                request.automation,
                 RunStatus.RUNNING.value,
                 self._ts_in(now),
-                run_key,
+                request.run_key,
             )
             if busy is not None:
                 if existing is None:  # record the skip once; an abandoned slot waits instead
-                    self._insert_run(
-                        tx, run_key, automation, trigger_reason, scheduled_for, owner, now,
-                        RunStatus.SKIPPED, STILL_RUNNING, None,
-                    )  # fmt: skip
+                    self._insert_run(tx, request, now, RunStatus.SKIPPED, STILL_RUNNING, None)
                 return Claim(claimed=False, reason=STILL_RUNNING)
         if existing is not None:
             changed = tx.run(
@@ -84,7 +59,7 @@ class SqlStore(RecordStore):
                 " ended_at = NULL, error = '', lease_expires_at = ?, heartbeat_at = ?"
                 " WHERE run_id = ? AND status = ? AND attempt = 1",
                 RunStatus.RUNNING.value,
-                owner,
+                request.owner,
                 self._ts_in(now),
                 self._ts_in(lease),
                 self._ts_in(now),
@@ -95,10 +70,7 @@ class SqlStore(RecordStore):
                 return Claim(claimed=False, reason=ALREADY_CLAIMED)
             run_id = str(existing["run_id"])
         else:
-            run_id = self._insert_run(
-                tx, run_key, automation, trigger_reason, scheduled_for, owner, now,
-                RunStatus.RUNNING, "", lease,
-            )  # fmt: skip
+            run_id = self._insert_run(tx, request, now, RunStatus.RUNNING, "", lease)
         row = tx.one(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", run_id)
         assert row is not None
         return Claim(claimed=True, run=self._run(row))
@@ -106,11 +78,7 @@ class SqlStore(RecordStore):
     def _insert_run(
         self,
         tx: Tx,
-        run_key: str,
-        automation: str,
-        trigger_reason: str,
-        scheduled_for: datetime | None,
-        owner: str,
+        request: ClaimRequest,
         now: datetime,
         status: RunStatus,
         error: str,
@@ -121,11 +89,11 @@ class SqlStore(RecordStore):
         tx.run(
             f"INSERT INTO runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
             run_id,
-            run_key,
-            automation,
-            trigger_reason,
-            self._ts_in(scheduled_for),
-            owner,
+            request.run_key,
+            request.automation,
+            request.trigger_reason,
+            self._ts_in(request.scheduled_for),
+            request.owner,
             status.value,
             self._ts_in(now),
             self._ts_in(ended),
@@ -212,15 +180,8 @@ class SqlStore(RecordStore):
         return tuple(out)
 
     def runs(self, automation: str | None = None, limit: int = 20) -> Sequence[RunRecord]:
-        sql = f"SELECT {RUN_COLUMNS} FROM runs"
-        params: list[Any] = []
-        if automation is not None:
-            sql += " WHERE automation = ?"
-            params.append(automation)
-        sql += " ORDER BY started_at DESC, seq DESC LIMIT ?"
-        params.append(int(limit))
-        with self._lock, self._transaction(write=False) as tx:
-            rows = tx.rows(sql, *params)
+        select = f"SELECT {RUN_COLUMNS} FROM runs"
+        rows = self._newest(select, {"automation": automation}, "started_at DESC, seq DESC", limit)
         return tuple(self._run(r) for r in rows)
 
     def run(self, run_id: str) -> RunRecord | None:

@@ -87,15 +87,8 @@ class RecordStore(SqlBase):
         return self._build(row) if row else None
 
     def builds(self, model_id: str | None = None, limit: int = 20) -> Sequence[BuildRecord]:
-        sql = f"SELECT {BUILD_COLUMNS} FROM builds"
-        params: list[Any] = []
-        if model_id is not None:
-            sql += " WHERE model_id = ?"
-            params.append(model_id)
-        sql += " ORDER BY started_at DESC, seq DESC LIMIT ?"
-        params.append(int(limit))
-        with self._lock, self._transaction(write=False) as tx:
-            rows = tx.rows(sql, *params)
+        select = f"SELECT {BUILD_COLUMNS} FROM builds"
+        rows = self._newest(select, {"model_id": model_id}, "started_at DESC, seq DESC", limit)
         return tuple(self._build(r) for r in rows)
 
     def _build(self, r: Mapping[str, Any]) -> BuildRecord:
@@ -148,24 +141,14 @@ class RecordStore(SqlBase):
         status: str | None = None,
         limit: int = 50,
     ) -> Sequence[DeploymentRecord]:
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("model_id", model_id),
-            ("environment", environment),
-            ("variation", variation),
-            ("status", status),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        sql = f"SELECT {DEPLOYMENT_COLUMNS} FROM deployments"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, seq DESC LIMIT ?"
-        params.append(int(limit))
-        with self._lock, self._transaction(write=False) as tx:
-            rows = tx.rows(sql, *params)
+        where = {
+            "model_id": model_id,
+            "environment": environment,
+            "variation": variation,
+            "status": status,
+        }
+        select = f"SELECT {DEPLOYMENT_COLUMNS} FROM deployments"
+        rows = self._newest(select, where, "created_at DESC, seq DESC", limit)
         return tuple(self._deployment(r) for r in rows)
 
     def serving(self, model_id: str, environment: str, variation: str) -> DeploymentRecord | None:
@@ -208,13 +191,10 @@ class RecordStore(SqlBase):
             )
 
     def evaluations(self, automation: str, limit: int = 20) -> Sequence[EvaluationRecord]:
-        with self._lock, self._transaction(write=False) as tx:
-            rows = tx.rows(
-                "SELECT * FROM evaluations WHERE automation = ?"
-                " ORDER BY evaluated_at DESC, seq DESC LIMIT ?",
-                automation,
-                int(limit),
-            )
+        select = "SELECT * FROM evaluations"
+        rows = self._newest(
+            select, {"automation": automation}, "evaluated_at DESC, seq DESC", limit
+        )
         return tuple(
             EvaluationRecord(
                 automation=r["automation"],

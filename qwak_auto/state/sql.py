@@ -312,6 +312,24 @@ class SqlBase:
             return int(row["v"]) if row and row["v"] is not None else 0
 
     # -- helpers -------------------------------------------------------------------------
+    def _newest(
+        self, select: str, where: Mapping[str, Any], order: str, limit: int
+    ) -> list[dict[str, Any]]:
+        """``select`` with ``column = value`` for each value given (``column IN (...)`` for a
+        tuple; None or an empty tuple: any), ordered by ``order``, at most ``limit`` rows."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in where.items():
+            if isinstance(value, tuple) and value:
+                clauses.append(f"{column} IN ({', '.join('?' for _ in value)})")
+                params += value
+            elif value is not None and not isinstance(value, tuple):
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        sql = select + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        with self._lock, self._transaction(write=False) as tx:
+            return tx.rows(f"{sql} ORDER BY {order} LIMIT ?", *params, int(limit))
+
     def _req_ts(self, value: Any) -> datetime:
         out = self._ts_out(value)
         if out is None:

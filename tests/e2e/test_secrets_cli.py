@@ -10,7 +10,7 @@ import pytest
 
 from qwak_auto.cli import main
 from qwak_auto.state import open_url
-from qwak_auto.state.base import RunStatus, StepStatus
+from qwak_auto.state.base import ClaimRequest, RunStatus, StepStatus
 
 
 @pytest.fixture
@@ -86,14 +86,16 @@ def test_metrics_stdout_and_textfile(project: Path, capsys: pytest.CaptureFixtur
             name="nightly", model_id="churn", spec_hash="h", file="a.yaml", enabled=True, now=now
         )
         claim = store.claim(
-            automation="nightly",
-            run_key="nightly@manual:1",
-            trigger_reason="manual",
-            scheduled_for=None,
-            owner="h:1:u",
-            now=now,
-            lease_seconds=60,
-            forbid_overlap=True,
+            ClaimRequest(
+                automation="nightly",
+                run_key="nightly@manual:1",
+                trigger_reason="manual",
+                scheduled_for=None,
+                owner="h:1:u",
+                now=now,
+                lease_seconds=60,
+                forbid_overlap=True,
+            )
         )
         assert claim.run is not None
         store.start_step(claim.run.run_id, "build", now)

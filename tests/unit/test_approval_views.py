@@ -12,7 +12,7 @@ import pytest
 
 from qwak_auto.config import Config, load_config
 from qwak_auto.state import open_store
-from qwak_auto.state.base import ApprovalRecord, ApprovalState, StateStore
+from qwak_auto.state.base import ApprovalRecord, ApprovalState, ClaimRequest, StateStore
 from qwak_auto.ui.app import Dashboard
 from qwak_auto.views import approvals, history
 
@@ -43,9 +43,17 @@ def waiting(store: StateStore) -> str:
         name="churn", model_id="churn", spec_hash="h", file="f", enabled=True, now=asked
     )
     claim = store.claim(
-        automation="churn", run_key="churn@1", trigger_reason="schedule", scheduled_for=None,
-        owner="o", now=asked - timedelta(minutes=5), lease_seconds=60, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="churn",
+            run_key="churn@1",
+            trigger_reason="schedule",
+            scheduled_for=None,
+            owner="o",
+            now=asked - timedelta(minutes=5),
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
+    )
     assert claim.run is not None
     record = ApprovalRecord(
         run_id=claim.run.run_id, automation="churn", model_id="churn", build_id="b-7",

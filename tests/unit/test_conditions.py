@@ -16,12 +16,12 @@ import pytest
 from qwak_auto.analytics.ingest import ingest_file
 from qwak_auto.analytics.query import run_query
 from qwak_auto.analytics.store import record_build
+from qwak_auto.automation.deployment import DeploymentSpec
 from qwak_auto.automation.model import (
     Automation,
     BuildDeploy,
     BuildMetric,
     BuildSpec,
-    DeploymentSpec,
     Direction,
     MetricTrigger,
     NoneTrigger,

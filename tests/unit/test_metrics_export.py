@@ -13,6 +13,7 @@ from qwak_auto.state import open_url
 from qwak_auto.state.base import (
     ApprovalRecord,
     ApprovalState,
+    ClaimRequest,
     DeploymentRecord,
     EvaluationRecord,
     RunStatus,
@@ -26,14 +27,16 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 def _run(store: StateStore, key: str, start: datetime, status: RunStatus, deploy: bool) -> str:
     claim = store.claim(
-        automation="churn-retrain",
-        run_key=f"churn-retrain@{key}",
-        trigger_reason="schedule",
-        scheduled_for=start,
-        owner="host:1:x",
-        now=start,
-        lease_seconds=60,
-        forbid_overlap=False,
+        ClaimRequest(
+            automation="churn-retrain",
+            run_key=f"churn-retrain@{key}",
+            trigger_reason="schedule",
+            scheduled_for=start,
+            owner="host:1:x",
+            now=start,
+            lease_seconds=60,
+            forbid_overlap=False,
+        )
     )
     assert claim.run is not None
     run_id = claim.run.run_id
@@ -163,9 +166,17 @@ def test_waiting_runs_are_counted(store: StateStore) -> None:
     for key, minutes in (("w1", 0), ("w2", 30)):
         at = T0 + timedelta(hours=3, minutes=minutes)
         claim = store.claim(
-            automation="churn-retrain", run_key=f"churn-retrain@{key}", trigger_reason="manual",
-            scheduled_for=None, owner="host:1:x", now=at, lease_seconds=60, forbid_overlap=False,
-        )  # fmt: skip
+            ClaimRequest(
+                automation="churn-retrain",
+                run_key=f"churn-retrain@{key}",
+                trigger_reason="manual",
+                scheduled_for=None,
+                owner="host:1:x",
+                now=at,
+                lease_seconds=60,
+                forbid_overlap=False,
+            )
+        )
         assert claim.run is not None
         waiting = ApprovalRecord(
             run_id=claim.run.run_id, automation="churn-retrain", model_id="churn",

@@ -12,14 +12,8 @@ from typing import Any, cast
 
 import pytest
 
-from qwak_auto.automation.model import (
-    Automation,
-    BuildDeploy,
-    BuildSpec,
-    NoneTrigger,
-    SlackNotification,
-    WebhookNotification,
-)
+from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
+from qwak_auto.automation.notifications import SlackNotification, WebhookNotification
 from qwak_auto.config import load_config
 from qwak_auto.errors import BackendError, NotifyError
 from qwak_auto.notify import RunNotifier, signing

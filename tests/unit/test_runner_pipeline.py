@@ -21,7 +21,7 @@ from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutco
 from qwak_auto.run.control import Stop
 from qwak_auto.run.setup import RunnerSettings, steps_for
 from qwak_auto.state import open_store
-from qwak_auto.state.base import RunRecord, RunStatus, StateStore, StepStatus
+from qwak_auto.state.base import ClaimRequest, RunRecord, RunStatus, StateStore, StepStatus
 from tests.plugins import install_plugin
 
 OWNER = "test:1:abc"
@@ -120,9 +120,17 @@ def claim(store: StateStore, automation: Automation, lease: float = 60) -> RunRe
         enabled=True, now=now,
     )  # fmt: skip
     result = store.claim(
-        automation=automation.name, run_key=f"{automation.name}@x", trigger_reason="schedule",
-        scheduled_for=now, owner=OWNER, now=now, lease_seconds=lease, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation=automation.name,
+            run_key=f"{automation.name}@x",
+            trigger_reason="schedule",
+            scheduled_for=now,
+            owner=OWNER,
+            now=now,
+            lease_seconds=lease,
+            forbid_overlap=True,
+        )
+    )
     assert result.run is not None
     return result.run
 

@@ -16,7 +16,7 @@ from qwak_auto.schedule.metric import TriggerVerdict, evaluate_metric_trigger
 from qwak_auto.schedule.summary import TickSummary
 from qwak_auto.schedule.tick import run_once
 from qwak_auto.state import open_store
-from qwak_auto.state.base import RunStatus, StateStore
+from qwak_auto.state.base import ClaimRequest, RunStatus, StateStore
 from tests.unit.test_runner_pipeline import fakes
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -92,10 +92,17 @@ def test_overlap_forbid_records_a_skip(folder, config, store) -> None:
     write(folder, "hourly", CRON_HOURLY)
     tick(folder, config, store, NOW - timedelta(hours=2))  # registers it
     busy = store.claim(
-        automation="hourly", run_key="hourly@busy", trigger_reason="schedule",
-        scheduled_for=NOW - timedelta(hours=1), owner="other:2:y", now=datetime.now(UTC),
-        lease_seconds=600, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="hourly",
+            run_key="hourly@busy",
+            trigger_reason="schedule",
+            scheduled_for=NOW - timedelta(hours=1),
+            owner="other:2:y",
+            now=datetime.now(UTC),
+            lease_seconds=600,
+            forbid_overlap=True,
+        )
+    )
     assert busy.claimed
     summary = tick(folder, config, store)
     assert summary.runs == ()
@@ -111,10 +118,17 @@ def test_concurrency_allow_overlaps(folder, config, store) -> None:
     write(folder, "hourly", CRON_HOURLY, "concurrency: allow\n")
     tick(folder, config, store, NOW - timedelta(hours=2))
     store.claim(
-        automation="hourly", run_key="hourly@busy", trigger_reason="schedule",
-        scheduled_for=None, owner="other:2:y", now=datetime.now(UTC), lease_seconds=600,
-        forbid_overlap=False,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="hourly",
+            run_key="hourly@busy",
+            trigger_reason="schedule",
+            scheduled_for=None,
+            owner="other:2:y",
+            now=datetime.now(UTC),
+            lease_seconds=600,
+            forbid_overlap=False,
+        )
+    )
     assert [r.status for r in tick(folder, config, store).runs] == [RunStatus.SUCCEEDED]
 
 
@@ -161,10 +175,17 @@ def test_abandoned_run_is_retried_once(folder, config, store) -> None:
     write(folder, "hourly", CRON_HOURLY)
     tick(folder, config, store, NOW - timedelta(hours=2))
     dead = store.claim(
-        automation="hourly", run_key="hourly@2026-05-01T11:00:00+00:00",
-        trigger_reason="schedule", scheduled_for=NOW - timedelta(hours=1), owner="dead:9:z",
-        now=datetime.now(UTC), lease_seconds=0.05, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="hourly",
+            run_key="hourly@2026-05-01T11:00:00+00:00",
+            trigger_reason="schedule",
+            scheduled_for=NOW - timedelta(hours=1),
+            owner="dead:9:z",
+            now=datetime.now(UTC),
+            lease_seconds=0.05,
+            forbid_overlap=True,
+        )
+    )
     assert dead.run is not None
     time.sleep(0.1)
     summary = tick(folder, config, store)

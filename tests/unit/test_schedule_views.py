@@ -10,7 +10,7 @@ import pytest
 
 from qwak_auto.config import Config, load_config
 from qwak_auto.state import open_store
-from qwak_auto.state.base import RunStatus, StateStore, StepStatus
+from qwak_auto.state.base import ClaimRequest, RunStatus, StateStore, StepStatus
 from qwak_auto.views import history
 from tests.unit.test_schedule import automation, cron
 
@@ -56,10 +56,17 @@ def test_plan_counts_missed_since_the_last_run(store, config) -> None:
     a = cron("0 * * * *")
     register(store, "a", NOW - timedelta(hours=5))
     store.claim(
-        automation="a", run_key="a@11", trigger_reason="schedule",
-        scheduled_for=NOW - timedelta(minutes=70), owner="o", now=NOW, lease_seconds=60,
-        forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="a",
+            run_key="a@11",
+            trigger_reason="schedule",
+            scheduled_for=NOW - timedelta(minutes=70),
+            owner="o",
+            now=NOW,
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
+    )
     (p,) = history.plan([a], store, config, NOW)
     assert p["missed"]["count"] == 1  # only 12:00 is after the last run's slot (11:00)
 
@@ -70,9 +77,17 @@ def test_status_rows(store, config) -> None:
     register(store, "a", NOW - timedelta(days=1))
     register(store, "old", NOW - timedelta(days=9))
     claim = store.claim(
-        automation="a", run_key="a@x", trigger_reason="schedule", scheduled_for=NOW,
-        owner="o", now=NOW, lease_seconds=60, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="a",
+            run_key="a@x",
+            trigger_reason="schedule",
+            scheduled_for=NOW,
+            owner="o",
+            now=NOW,
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
+    )
     assert claim.run is not None
     store.finish_run(claim.run.run_id, RunStatus.FAILED, "step build: boom", NOW)
     rows = {r["name"]: r for r in history.status([a, off], store, config, NOW)}
@@ -93,9 +108,17 @@ def test_status_rows(store, config) -> None:
 def test_run_detail_with_steps_and_prefix(store) -> None:
     register(store, "a", NOW)
     claim = store.claim(
-        automation="a", run_key="a@x", trigger_reason="manual", scheduled_for=None,
-        owner="o", now=NOW, lease_seconds=60, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="a",
+            run_key="a@x",
+            trigger_reason="manual",
+            scheduled_for=None,
+            owner="o",
+            now=NOW,
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
+    )
     assert claim.run is not None
     run_id = claim.run.run_id
     store.start_step(run_id, "source", NOW)

@@ -17,7 +17,7 @@ from qwak_auto.config import load_config
 from qwak_auto.run import runner
 from qwak_auto.run.setup import RunnerSettings, steps_for
 from qwak_auto.state import open_store
-from qwak_auto.state.base import RunStatus
+from qwak_auto.state.base import ClaimRequest, RunStatus
 from tests.integration.build_k8s.conftest import TOKEN
 
 DIGEST = "sha256:" + "7e" * 32
@@ -82,14 +82,16 @@ def run_once(tmp_path: Path, git_uri: str, threshold: str):
         name=automation.name, model_id="churn", spec_hash="h", file="f", enabled=True, now=now
     )
     claim = store.claim(
-        automation=automation.name,
-        run_key="retrain_churn@manual:1",
-        trigger_reason="manual",
-        scheduled_for=None,
-        owner="t:1:x",
-        now=now,
-        lease_seconds=60,
-        forbid_overlap=True,
+        ClaimRequest(
+            automation=automation.name,
+            run_key="retrain_churn@manual:1",
+            trigger_reason="manual",
+            scheduled_for=None,
+            owner="t:1:x",
+            now=now,
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
     )
     assert claim.run is not None
     environ = {**os.environ, "AUTO_SECRET_GH_TOKEN": TOKEN, "AUTO_KUBE_POLL_SECONDS": "0.01"}

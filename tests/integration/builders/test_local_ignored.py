@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qwak_auto.automation.model import CpuResources, GpuResources
+from qwak_auto.automation.resources import CpuResources, GpuResources
 from qwak_auto.state.base import StateStore
 from tests.integration.builders.conftest import MakeCtx
 from tests.integration.builders.test_local_builder import build, tiny_repo

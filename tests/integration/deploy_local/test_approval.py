@@ -17,7 +17,7 @@ from qwak_auto.run.runner import execute
 from qwak_auto.run.setup import RunnerSettings, steps_for
 from qwak_auto.schedule import approvals
 from qwak_auto.schedule.automation_set import load_set, register
-from qwak_auto.state.base import RunStatus
+from qwak_auto.state.base import ClaimRequest, RunStatus
 from tests.integration.deploy_local.conftest import Load, World
 
 TARGET = Target(model_id="churn", environment="dev", variation="default")
@@ -78,10 +78,17 @@ def test_previous_model_answers_until_the_approved_swap(world: World, tmp_path: 
         return RunnerSettings(owner=owner, stop=Stop(), environ=ENV, steps=steps)
 
     claim = world.store.claim(
-        automation="churn", run_key="churn@manual:1", trigger_reason="manual",
-        scheduled_for=None, owner="runner-1", now=now, lease_seconds=60,
-        forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="churn",
+            run_key="churn@manual:1",
+            trigger_reason="manual",
+            scheduled_for=None,
+            owner="runner-1",
+            now=now,
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
+    )
     assert claim.run is not None
     with Load(port) as waiting:
         time.sleep(0.5)

@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.automation.model import (
-    Automation,
-    BuildDeploy,
-    BuildSpec,
-    DeploymentSpec,
-    NoneTrigger,
-)
+from qwak_auto.automation.deployment import DeploymentSpec
+from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
 from qwak_auto.cli import main
 from qwak_auto.config import load_config
 from qwak_auto.deploy import processes

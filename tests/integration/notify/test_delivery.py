@@ -16,7 +16,7 @@ from werkzeug import Request, Response
 from werkzeug.datastructures import Headers
 
 from qwak_auto import redact
-from qwak_auto.automation.model import SlackNotification, WebhookNotification
+from qwak_auto.automation.notifications import SlackNotification, WebhookNotification
 from qwak_auto.notify import RunNotifier
 from qwak_auto.notify.http import RetryPolicy
 from tests.integration.notify.conftest import make_ctx, make_summary

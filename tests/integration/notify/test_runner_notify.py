@@ -17,7 +17,7 @@ from qwak_auto.run import runner
 from qwak_auto.run.contracts import BuildResult, Checkout, Decision, DeployOutcome
 from qwak_auto.run.setup import RunnerSettings, steps_for
 from qwak_auto.state import open_store
-from qwak_auto.state.base import RunStatus, StepStatus
+from qwak_auto.state.base import ClaimRequest, RunStatus, StepStatus
 
 
 class Source:
@@ -79,9 +79,17 @@ def _run(tmp_path: Path, hook: str, slack_env: dict[str, str], deploy: bool) -> 
         name="churn", model_id="churn", spec_hash="h", file="f", enabled=True, now=now
     )
     claim = store.claim(
-        automation="churn", run_key="churn@manual:1", trigger_reason="manual",
-        scheduled_for=None, owner="t:1:x", now=now, lease_seconds=60, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="churn",
+            run_key="churn@manual:1",
+            trigger_reason="manual",
+            scheduled_for=None,
+            owner="t:1:x",
+            now=now,
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
+    )
     assert claim.run is not None
     environ = {"AUTO_NOTIFY_BACKOFF": "0.01", "AUTO_NOTIFY_TIMEOUT": "2", **slack_env}
     parts = steps_for(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from qwak_auto.state import open_url
-from qwak_auto.state.base import RunStatus
+from qwak_auto.state.base import ClaimRequest, RunStatus
 
 
 def race(url: str, start_file: str, slots: int, owner: str) -> None:
@@ -36,9 +36,17 @@ def race(url: str, start_file: str, slots: int, owner: str) -> None:
         time.sleep(random.uniform(0, 0.01))  # let the processes interleave
         now = datetime.now(UTC)
         c = store.claim(
-            automation="nightly", run_key=key, trigger_reason="schedule", scheduled_for=now,
-            owner=owner, now=now, lease_seconds=60, forbid_overlap=False,
-        )  # fmt: skip
+            ClaimRequest(
+                automation="nightly",
+                run_key=key,
+                trigger_reason="schedule",
+                scheduled_for=now,
+                owner=owner,
+                now=now,
+                lease_seconds=60,
+                forbid_overlap=False,
+            )
+        )
         if c.claimed:
             assert c.run is not None
             claimed.append(key)
@@ -51,9 +59,17 @@ def hold(url: str, run_key: str, owner: str, lease: float) -> None:
     store = open_url(url)
     now = datetime.now(UTC)
     c = store.claim(
-        automation=run_key.split("@")[0], run_key=run_key, trigger_reason="schedule",
-        scheduled_for=None, owner=owner, now=now, lease_seconds=lease, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation=run_key.split("@")[0],
+            run_key=run_key,
+            trigger_reason="schedule",
+            scheduled_for=None,
+            owner=owner,
+            now=now,
+            lease_seconds=lease,
+            forbid_overlap=True,
+        )
+    )
     run = c.run
     if run is not None:
         store.start_step(run.run_id, "build", datetime.now(UTC))

@@ -12,7 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from qwak_auto.state import open_url
-from qwak_auto.state.base import ApprovalRecord, ApprovalState, RunStatus, StateStore, StepStatus
+from qwak_auto.state.base import (
+    ApprovalRecord,
+    ApprovalState,
+    ClaimRequest,
+    RunStatus,
+    StateStore,
+    StepStatus,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -20,9 +27,17 @@ T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 def _running(store: StateStore, key: str, owner: str = "runner-1", at: datetime = T0) -> str:
     claim = store.claim(
-        automation="churn", run_key=key, trigger_reason="schedule", scheduled_for=at,
-        owner=owner, now=at, lease_seconds=60, forbid_overlap=False,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="churn",
+            run_key=key,
+            trigger_reason="schedule",
+            scheduled_for=at,
+            owner=owner,
+            now=at,
+            lease_seconds=60,
+            forbid_overlap=False,
+        )
+    )
     assert claim.run is not None
     return claim.run.run_id
 

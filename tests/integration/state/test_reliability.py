@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from qwak_auto.state import open_url
-from qwak_auto.state.base import RunRecord, RunStatus, StateStore, StepStatus
+from qwak_auto.state.base import ClaimRequest, RunRecord, RunStatus, StateStore, StepStatus
 from qwak_auto.state.sql import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -122,10 +122,17 @@ def test_killed_runner_is_abandoned_and_retried_once(store_url: str) -> None:
             assert store.abandon_expired(datetime.now(UTC)) == ()
             now = datetime.now(UTC)
             other = store.claim(
-                automation="nightly", run_key="nightly@2026-03-29T02:30",
-                trigger_reason="schedule", scheduled_for=None, owner="parent", now=now,
-                lease_seconds=LEASE, forbid_overlap=True,
-            )  # fmt: skip
+                ClaimRequest(
+                    automation="nightly",
+                    run_key="nightly@2026-03-29T02:30",
+                    trigger_reason="schedule",
+                    scheduled_for=None,
+                    owner="parent",
+                    now=now,
+                    lease_seconds=LEASE,
+                    forbid_overlap=True,
+                )
+            )
             assert (other.claimed, other.reason) == (False, "already claimed")
         finally:
             _kill9(first)

@@ -10,6 +10,7 @@ import pytest
 from qwak_auto.state import open_url
 from qwak_auto.state.base import (
     BuildRecord,
+    ClaimRequest,
     DeploymentRecord,
     EvaluationRecord,
     RunStatus,
@@ -33,7 +34,7 @@ def claim(store: StateStore, key: str, *, now: datetime = T0, owner: str = "o1",
         "forbid_overlap": True,
     }
     args.update(kw)
-    return store.claim(**args)  # type: ignore[arg-type]
+    return store.claim(ClaimRequest(**args))  # type: ignore[arg-type]
 
 
 def test_reopen_keeps_schema_and_data(store_url: str) -> None:
@@ -366,10 +367,8 @@ def test_unique_constraint_is_the_last_word(store: StateStore, monkeypatch: pyte
 
     assert isinstance(store, SqlStore)
 
-    def blind(tx: Tx, automation: str, run_key: str, *rest: object) -> Claim:
-        store._insert_run(
-            tx, run_key, automation, "schedule", None, "o", T0, RunStatus.RUNNING, "", T0
-        )
+    def blind(tx: Tx, request: ClaimRequest, *rest: object) -> Claim:
+        store._insert_run(tx, request, T0, RunStatus.RUNNING, "", T0)
         return Claim(claimed=True)
 
     monkeypatch.setattr(store, "_claim", blind)

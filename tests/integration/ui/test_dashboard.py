@@ -17,7 +17,7 @@ import pytest
 
 from qwak_auto.config import load_config
 from qwak_auto.state import open_store
-from qwak_auto.state.base import BuildRecord, DeploymentRecord, RunStatus, StepStatus
+from qwak_auto.state.base import BuildRecord, ClaimRequest, DeploymentRecord, RunStatus, StepStatus
 
 AUTOMATION = """\
 name: retrain_churn
@@ -61,14 +61,16 @@ def populate(home: Path, workdir: Path) -> None:
     ):
         slot = t0 + timedelta(days=i)
         claim = store.claim(
-            automation="retrain_churn",
-            run_key=f"retrain_churn@{slot.isoformat()}",
-            trigger_reason="schedule",
-            scheduled_for=slot,
-            owner="test",
-            now=slot,
-            lease_seconds=60,
-            forbid_overlap=True,
+            ClaimRequest(
+                automation="retrain_churn",
+                run_key=f"retrain_churn@{slot.isoformat()}",
+                trigger_reason="schedule",
+                scheduled_for=slot,
+                owner="test",
+                now=slot,
+                lease_seconds=60,
+                forbid_overlap=True,
+            )
         )
         assert claim.run is not None
         run_id = claim.run.run_id

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.automation.model import CpuResources, GpuResources
+from qwak_auto.automation.resources import CpuResources, GpuResources
 from qwak_auto.builders import dockerfile, images
 from qwak_auto.platform import docker as docker_cli
 

@@ -9,20 +9,21 @@ from pathlib import Path
 import pytest
 
 from qwak_auto.builders import harness
+from qwak_auto.builders.harness_request import HarnessFailure, Request
 
 
 @pytest.fixture
 def request_for(tmp_path: Path, qwak_shim: Path):
     before = set(sys.modules)
 
-    def make(files: dict[str, str]) -> harness.Request:
+    def make(files: dict[str, str]) -> Request:
         package = f"main_{uuid.uuid4().hex[:8]}"  # a fresh name: imports are cached per process
         for name, text in files.items():
             path = tmp_path / package / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         (tmp_path / package).mkdir(exist_ok=True)
-        return harness.Request(
+        return Request(
             code_dir=tmp_path, main_dir=package, out_dir=tmp_path, model_id="m", build_id="b"
         )
 
@@ -50,7 +51,7 @@ def test_single_model_subclass_without_load_model(request_for) -> None:
 
 def test_no_model_class_is_a_one_line_failure(request_for) -> None:
     req = request_for({"__init__.py": "", "util.py": "X = 1\n"})
-    with pytest.raises(harness.HarnessFailure, match="no model class"):
+    with pytest.raises(HarnessFailure, match="no model class"):
         harness.load_model(req)
 
 
@@ -61,15 +62,13 @@ def test_several_model_classes_ask_for_load_model(request_for) -> None:
             "a.py": "from qwak_auto.runtime import Model\nclass A(Model): pass\nclass B(Model): pass\n",
         }
     )
-    with pytest.raises(harness.HarnessFailure, match=r"several model classes .*load_model"):
+    with pytest.raises(HarnessFailure, match=r"several model classes .*load_model"):
         harness.load_model(req)
 
 
 def test_missing_main_dir(tmp_path: Path) -> None:
-    req = harness.Request(
-        code_dir=tmp_path, main_dir="main", out_dir=tmp_path, model_id="m", build_id="b"
-    )
-    with pytest.raises(harness.HarnessFailure, match="main_dir 'main' does not exist"):
+    req = Request(code_dir=tmp_path, main_dir="main", out_dir=tmp_path, model_id="m", build_id="b")
+    with pytest.raises(HarnessFailure, match="main_dir 'main' does not exist"):
         harness.load_model(req)
 
 
@@ -78,7 +77,7 @@ def test_build_raising_is_reported_in_one_line(capsys) -> None:
         def build(self) -> None:
             raise ValueError("no data\nsecond line")
 
-    with pytest.raises(harness.HarnessFailure) as info:
+    with pytest.raises(HarnessFailure) as info:
         harness.run_build(Bad())
     assert str(info.value) == "build() raised ValueError: no data"
     assert "Traceback" in capsys.readouterr().err
@@ -86,7 +85,7 @@ def test_build_raising_is_reported_in_one_line(capsys) -> None:
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), "abc", None, True])
 def test_metrics_must_be_finite_numbers(value) -> None:
-    with pytest.raises(harness.HarnessFailure, match="metric 'f1' is not a finite number"):
+    with pytest.raises(HarnessFailure, match="metric 'f1' is not a finite number"):
         harness.checked_metrics({"f1": value})
 
 
@@ -107,7 +106,7 @@ def test_request_round_trip(tmp_path: Path) -> None:
         ' "parameters": {"n": 3}, "env_vars": {"K": "V"}}',
         encoding="utf-8",
     )
-    req = harness.Request.load(path)
+    req = Request.load(path)
     assert req.parameters == {"n": "3"}
     assert req.env_vars == {"K": "V"}
     assert req.main_dir == "main"
@@ -115,7 +114,7 @@ def test_request_round_trip(tmp_path: Path) -> None:
 
 
 def test_past_deadline_fails() -> None:
-    req = harness.Request(
+    req = Request(
         code_dir=Path("/c"),
         main_dir="main",
         out_dir=Path("/o"),
@@ -123,5 +122,5 @@ def test_past_deadline_fails() -> None:
         build_id="b",
         deadline=1.0,
     )
-    with pytest.raises(harness.HarnessFailure, match="timeout"):
+    with pytest.raises(HarnessFailure, match="timeout"):
         req.remaining()

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qwak_auto.builders.local import DEFAULT_TIMEOUT, LocalBuilder, harness_env
+from qwak_auto.builders.local import LocalBuilder, harness_env
+from qwak_auto.builders.session import DEFAULT_TIMEOUT
 
 
 def test_timeout_follows_the_runner_build_step_with_a_margin() -> None:

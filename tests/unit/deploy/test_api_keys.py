@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from qwak_auto.automation.checks import secret_names
+from qwak_auto.automation.deployment import DeploymentSpec
 from qwak_auto.automation.load import load_text
-from qwak_auto.automation.model import DeploymentSpec, from_document
+from qwak_auto.automation.model import from_document
 from qwak_auto.automation.schema import schema_problems
 from qwak_auto.config import load_config
 from qwak_auto.deploy import backends, containers

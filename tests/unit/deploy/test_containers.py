@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qwak_auto.automation.model import DeploymentSpec, GpuResources
+from qwak_auto.automation.deployment import DeploymentSpec
+from qwak_auto.automation.resources import GpuResources
 from qwak_auto.config import load_config
 from qwak_auto.deploy import containers
 from qwak_auto.deploy.settings import ServeSettings, Target

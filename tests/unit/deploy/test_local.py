@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qwak_auto.automation.model import DeploymentSpec
+from qwak_auto.automation.deployment import DeploymentSpec
 from qwak_auto.deploy.health import health
 from qwak_auto.deploy.settings import ServeSettings, build_python, result_of
 from qwak_auto.errors import DeployError

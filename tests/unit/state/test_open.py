@@ -14,7 +14,7 @@ from qwak_auto import redact
 from qwak_auto.config import load_config
 from qwak_auto.errors import ConfigError, StateError
 from qwak_auto.state import open_store, open_url, sql, sqlite_path
-from qwak_auto.state.base import RunStatus, StateStore
+from qwak_auto.state.base import ClaimRequest, RunStatus, StateStore
 from qwak_auto.state.postgres import PostgresStore, display_url
 from qwak_auto.state.sqlite import SqliteStore
 
@@ -168,9 +168,17 @@ def test_concurrent_first_use_from_threads(tmp_path: Path) -> None:
 def test_heartbeat_thread_shares_the_connection(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
     c = store.claim(
-        automation="a", run_key="a@1", trigger_reason="schedule", scheduled_for=T0, owner="o",
-        now=T0, lease_seconds=60, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="a",
+            run_key="a@1",
+            trigger_reason="schedule",
+            scheduled_for=T0,
+            owner="o",
+            now=T0,
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
+    )
     assert c.run is not None
     rid = c.run.run_id
     beats: list[bool] = []

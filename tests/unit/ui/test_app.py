@@ -11,7 +11,7 @@ import pytest
 
 from qwak_auto.config import Config, load_config
 from qwak_auto.state import open_store
-from qwak_auto.state.base import BuildRecord, DeploymentRecord, RunStatus, StepStatus
+from qwak_auto.state.base import BuildRecord, ClaimRequest, DeploymentRecord, RunStatus, StepStatus
 from qwak_auto.ui.app import Dashboard
 
 T0 = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
@@ -38,9 +38,17 @@ def run_id(config: Config, tmp_path: Path) -> str:
         name="nightly", model_id="m", spec_hash="h", file="f", enabled=True, now=T0
     )
     claim = store.claim(
-        automation="nightly", run_key="nightly@x", trigger_reason="schedule", scheduled_for=T0,
-        owner="o", now=T0, lease_seconds=60, forbid_overlap=True,
-    )  # fmt: skip
+        ClaimRequest(
+            automation="nightly",
+            run_key="nightly@x",
+            trigger_reason="schedule",
+            scheduled_for=T0,
+            owner="o",
+            now=T0,
+            lease_seconds=60,
+            forbid_overlap=True,
+        )
+    )
     assert claim.run is not None
     rid = claim.run.run_id
     store.start_step(rid, "build", T0)
