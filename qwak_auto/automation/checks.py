@@ -16,12 +16,9 @@ from typing import Any
 from qwak_auto.automation.load import Document, JsonPath
 from qwak_auto.automation.problems import Problem
 from qwak_auto.automation.rulebase import (
-    BUILD,
     BUILD_METRIC,
     BUILD_SPEC,
     DEPLOY_SPEC,
-    NOTIFY_KEYS,
-    SECRET_NAME,
     Context,
     _Out,
     _strings,
@@ -44,12 +41,9 @@ from qwak_auto.automation.values import (
 )
 
 __all__ = [
-    "BUILD",
     "BUILD_METRIC",
     "BUILD_SPEC",
     "DEPLOY_SPEC",
-    "NOTIFY_KEYS",
-    "SECRET_NAME",
     "Context",
     "_Out",
     "_strings",

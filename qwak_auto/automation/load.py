@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import AnyStr
 
 from qwak_auto.automation.problems import Problem, Severity
 from qwak_auto.automation.yamlcareful import careful_build
@@ -167,9 +168,7 @@ def read_text(name: str) -> tuple[str | None, Problem | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        line, column = _line_column(data, exc.start, b"\n")
         return None, Problem(
             file=name,
             line=line,
@@ -178,6 +177,13 @@ def read_text(name: str) -> tuple[str | None, Problem | None]:
             message=f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})",
             hint="save the file as UTF-8",
         )
+
+
+def _line_column(text: AnyStr, offset: int, newline: AnyStr) -> tuple[int, int]:
+    """The 1-based (line, column) of ``offset`` in ``text``."""
+    line = text.count(newline, 0, offset) + 1
+    column = offset - (text.rfind(newline, 0, offset) + 1) + 1
+    return line, column
 
 
 def _too_big(name: str) -> Problem:
@@ -293,8 +299,7 @@ def _syntax_problem(exc: Exception, text: str, file: str) -> Problem:
     if mark is None:
         position = getattr(exc, "position", None)
         if isinstance(position, int):
-            line = text.count("\n", 0, position) + 1
-            column = position - (text.rfind("\n", 0, position) + 1) + 1
+            line, column = _line_column(text, position, "\n")
             reason = getattr(exc, "reason", "invalid character")
             return Problem(
                 file=file,

@@ -11,15 +11,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from qwak_auto.automation.checks import (
-    BUILD_SPEC,
-    DEPLOY_SPEC,
-    NOTIFY_KEYS,
-    Context,
-    _Out,
-    get,
-)
 from qwak_auto.automation.load import JsonPath
+from qwak_auto.automation.rulebase import BUILD_SPEC, DEPLOY_SPEC, NOTIFY_KEYS, Context, _Out, get
 
 # Qwak build_spec fields -> the builders that honour them. Any other builder gets a
 # `qwak.no-effect` warning naming the field when a file sets it.

@@ -8,13 +8,8 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from qwak_auto.automation.checks import (
-    DEPLOY_SPEC,
-    Context,
-    _check_duration,
-    _Out,
-    get,
-)
+from qwak_auto.automation.checks import _check_duration
+from qwak_auto.automation.rulebase import DEPLOY_SPEC, Context, _Out, get
 
 BUILD_DEPLOY = ("action", "build_deploy")
 ROLLOUT = (*DEPLOY_SPEC, "rollout")
@@ -35,29 +30,41 @@ def check_rollout(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
             f"canary_steps {steps} do not increase",
             "list each step's percent once, smallest first, e.g. [10, 50]",
         )
-    rate = get(data, (*ROLLOUT, "max_error_rate"))
-    if isinstance(rate, str):
-        try:
-            value = float(rate)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            out.add(
-                (*ROLLOUT, "max_error_rate"),
-                "rollout.error-rate",
-                f"max_error_rate `{rate}` is not a share between 0 and 1",
-                'write a fraction as a string, e.g. "0.05" for 5 %',
-            )
-    smoke = get(data, (*ROLLOUT, "smoke_request_file"))
-    if isinstance(smoke, str):
-        path = PurePosixPath(smoke)
-        if path.is_absolute() or ".." in path.parts:
-            out.add(
-                (*ROLLOUT, "smoke_request_file"),
-                "path.parent" if ".." in path.parts else "path.absolute",
-                f"smoke_request_file `{smoke}` is not a path inside the repository",
-                "give it relative to the git_uri path, e.g. main/sample_request.json",
-            )
+    for key, problem in (
+        ("max_error_rate", _error_rate_problem),
+        ("smoke_request_file", _smoke_file_problem),
+    ):
+        value = get(data, (*ROLLOUT, key))
+        found = problem(value) if isinstance(value, str) else None
+        if found is not None:
+            out.add((*ROLLOUT, key), *found)
+
+
+def _error_rate_problem(rate: str) -> tuple[str, str, str] | None:
+    """(code, message, hint) when max_error_rate is not a share between 0 and 1."""
+    try:
+        value = float(rate)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and 0.0 <= value <= 1.0:
+        return None
+    return (
+        "rollout.error-rate",
+        f"max_error_rate `{rate}` is not a share between 0 and 1",
+        'write a fraction as a string, e.g. "0.05" for 5 %',
+    )
+
+
+def _smoke_file_problem(smoke: str) -> tuple[str, str, str] | None:
+    """(code, message, hint) when smoke_request_file is not a path inside the repository."""
+    path = PurePosixPath(smoke)
+    if not path.is_absolute() and ".." not in path.parts:
+        return None
+    return (
+        "path.parent" if ".." in path.parts else "path.absolute",
+        f"smoke_request_file `{smoke}` is not a path inside the repository",
+        "give it relative to the git_uri path, e.g. main/sample_request.json",
+    )
 
 
 def check_traffic(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:

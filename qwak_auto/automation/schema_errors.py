@@ -261,15 +261,29 @@ def _count_properties(doc: Document, path: JsonPath, error: ValidationError) -> 
     choices = sorted(_sch(error).get("properties", {}), key=_schema_order(_sch(error)))
     given = list(error.instance) if isinstance(error.instance, dict) else []
     if _sch(error).get("minProperties") == 1 == _sch(error).get("maxProperties"):
-        message = f"`{name}` takes exactly one of {', '.join(choices)}"
-        if given:
-            message += f" (found {len(given)}: {', '.join(given)})"
-        hint = f"keep one of {', '.join(given)}" if given else f"add one, e.g. `{choices[0]}:`"
-        yield doc.problem(path, "schema.one-of", message, hint)
+        add = f"add one, e.g. `{choices[0]}:`"
+        yield _takes_one_of(doc, path, "exactly", choices, given, add)
         return
     word = "at least" if error.validator == "minProperties" else "at most"
     message = f"`{name}` must have {word} {_vv(error)} fields"
     yield doc.problem(path, "schema.length", message, "")
+
+
+def _takes_one_of(
+    doc: Document,
+    path: JsonPath,
+    exactly: str,
+    choices: Sequence[str],
+    given: Sequence[str],
+    add: str,
+) -> Problem:
+    """``path`` takes ``exactly`` (or "at least") one of ``choices``; ``given`` are the ones
+    the file has, ``add`` the hint when it has none."""
+    message = f"`{_name(path)}` takes {exactly} one of {', '.join(choices)}"
+    if given:
+        message += f" (found {len(given)}: {', '.join(given)})"
+    hint = f"keep one of {', '.join(given)}" if given else add
+    return doc.problem(path, "schema.one-of", message, hint)
 
 
 def _schema_order(schema: dict[str, Any]) -> Any:
@@ -295,11 +309,8 @@ def _one_of(doc: Document, path: JsonPath, error: ValidationError) -> Iterator[P
     if keys is not None and isinstance(error.instance, dict):
         given = [k for k in keys if k in error.instance]
         exactly = "exactly" if error.validator == "oneOf" else "at least"
-        message = f"`{name}` takes {exactly} one of {', '.join(keys)}"
-        if given:
-            message += f" (found {len(given)}: {', '.join(given)})"
-        hint = f"keep one of {', '.join(given)}" if given else f"add `{keys[0]}` or `{keys[-1]}`"
-        yield doc.problem(path, "schema.one-of", message, hint)
+        add = f"add `{keys[0]}` or `{keys[-1]}`"
+        yield _takes_one_of(doc, path, exactly, keys, given, add)
         return
     from jsonschema.exceptions import best_match
 

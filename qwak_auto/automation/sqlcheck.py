@@ -38,6 +38,8 @@ WRITE_KEYWORDS = (
 _WORD = re.compile(r"[A-Za-z_]+")
 _NESTED_WRITE = re.compile(r"\(\s*(" + "|".join(WRITE_KEYWORDS) + r")\b", re.IGNORECASE)
 _READ_START = ("SELECT", "WITH")
+# Block comments and dollar-quoted strings: opener -> (closer, what stands for the block).
+_BLOCKS = {"/*": ("*/", " "), "$$": ("$$", "''")}
 
 
 def blank_literals(sql: str) -> str:
@@ -50,10 +52,12 @@ def blank_literals(sql: str) -> str:
             end = sql.find("\n", i)
             i = n if end == -1 else end
             continue
-        if c == "/" and sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
+        block = _BLOCKS.get(sql[i : i + 2]) if c in "/$" else None
+        if block is not None:
+            closer, fill = block
+            end = sql.find(closer, i + 2)
             i = n if end == -1 else end + 2
-            out.append(" ")
+            out.append(fill)
             continue
         if c in "'\"":
             j = i + 1
@@ -66,11 +70,6 @@ def blank_literals(sql: str) -> str:
                 j += 1
             out.append(c + " " * max(0, min(j, n) - i - 1) + (c if j < n else ""))
             i = j + 1
-            continue
-        if c == "$" and sql.startswith("$$", i):
-            end = sql.find("$$", i + 2)
-            i = n if end == -1 else end + 2
-            out.append("''")
             continue
         out.append(c)
         i += 1

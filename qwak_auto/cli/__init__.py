@@ -33,6 +33,13 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
+def command_group(name: str, summary: str) -> typer.Typer:
+    """A group of subcommands, ``auto NAME ...``, on ``app``."""
+    group = typer.Typer(name=name, help=summary, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"auto {__version__}")

@@ -17,8 +17,10 @@ from qwak_auto.cli.options import CONFIG, FORMAT, Format, project_config, store_
 if TYPE_CHECKING:
     from qwak_auto.run.contracts import DeployOutcome
 
-ENV_HELP = "Environment from auto.yaml (default: the project's default environment)."
-VARIATION_HELP = "The variation (A/B variant)."
+ENV = typer.Option(
+    None, "--env", help="Environment from auto.yaml (default: the project's default environment)."
+)
+VARIATION = typer.Option("default", "--variation", help="The variation (A/B variant).")
 
 
 def _show(outcome: DeployOutcome, output_format: Format, verb: str) -> None:
@@ -43,8 +45,8 @@ def _show(outcome: DeployOutcome, output_format: Format, verb: str) -> None:
 @app.command("deploy")
 def deploy_command(
     build_id: str = typer.Argument(..., help="The recorded build to serve."),
-    env: str | None = typer.Option(None, "--env", help=ENV_HELP),
-    variation: str = typer.Option("default", "--variation", help=VARIATION_HELP),
+    env: str | None = ENV,
+    variation: str = VARIATION,
     workers: int | None = typer.Option(None, "--workers", min=1, help="HTTP server workers."),
     timeout_ms: int | None = typer.Option(None, "--timeout-ms", min=1, help="Request timeout."),
     max_batch_size: int | None = typer.Option(
@@ -79,8 +81,8 @@ def deploy_command(
 @app.command("rollback")
 def rollback_command(
     name: str = typer.Argument(..., help="Automation name or model id."),
-    env: str | None = typer.Option(None, "--env", help=ENV_HELP),
-    variation: str = typer.Option("default", "--variation", help=VARIATION_HELP),
+    env: str | None = ENV,
+    variation: str = VARIATION,
     config_file: Path | None = CONFIG,
     output_format: Format = FORMAT,
 ) -> None:
@@ -96,8 +98,8 @@ def rollback_command(
 @app.command("undeploy")
 def undeploy_command(
     model: str = typer.Argument(..., help="Model id (or automation name)."),
-    env: str | None = typer.Option(None, "--env", help=ENV_HELP),
-    variation: str = typer.Option("default", "--variation", help=VARIATION_HELP),
+    env: str | None = ENV,
+    variation: str = VARIATION,
     config_file: Path | None = CONFIG,
     output_format: Format = FORMAT,
 ) -> None:

@@ -7,19 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from qwak_auto.cli import app
+from qwak_auto.cli import app, command_group
 from qwak_auto.cli.options import CONFIG, FORMAT, Format, project_config
 
 if TYPE_CHECKING:
     from qwak_auto.analytics.ingest import IngestReport
     from qwak_auto.analytics.query import QueryResult, ScalarResult
 
-ingest_app = typer.Typer(
-    name="ingest",
-    help="Load data into the analytics store.",
-    no_args_is_help=True,
-)
-app.add_typer(ingest_app, name="ingest")
+ingest_app = command_group("ingest", "Load data into the analytics store.")
 
 SHOWN_ROWS = 20
 

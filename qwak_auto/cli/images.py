@@ -6,15 +6,12 @@ from pathlib import Path
 
 import typer
 
-from qwak_auto.cli import app
+from qwak_auto.cli import command_group
 from qwak_auto.cli.options import FORMAT, Format
 
-images_app = typer.Typer(
-    name="images",
-    help="Images of the docker builder: make the local base image, list what auto made.",
-    no_args_is_help=True,
+images_app = command_group(
+    "images", "Images of the docker builder: make the local base image, list what auto made."
 )
-app.add_typer(images_app, name="images")
 
 
 @images_app.command("bootstrap")

@@ -6,15 +6,12 @@ from pathlib import Path
 
 import typer
 
-from qwak_auto.cli import app
+from qwak_auto.cli import app, command_group
 from qwak_auto.cli.options import CONFIG, FORMAT, Format, project_config
 
-secrets_app = typer.Typer(
-    name="secrets",
-    help="Secret backends: which exist, and which one resolves a name.",
-    no_args_is_help=True,
+secrets_app = command_group(
+    "secrets", "Secret backends: which exist, and which one resolves a name."
 )
-app.add_typer(secrets_app, name="secrets")
 
 
 @secrets_app.command("list-backends")

@@ -144,7 +144,7 @@ class Converter(ActionConverter):
 
     def _notification(self, parent: SdkCall, key: str) -> dict[str, Any] | None:
         expected = ("SlackNotification", "CustomWebhook")
-        call = self.call(self.take_raw(parent, key), key, expected, parent)
+        call = self.take_call(parent, key, key, expected)
         if call is None:
             return None
         if call.name == "SlackNotification":

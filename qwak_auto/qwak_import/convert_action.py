@@ -7,7 +7,7 @@ from typing import Any
 
 from qwak_auto.qwak_import.convert_base import MISSING, Base, memory, text
 from qwak_auto.qwak_import.evaluate import SdkCall
-from qwak_auto.qwak_import.sdk import QWAK_DIRECTION
+from qwak_auto.qwak_import.sdk import QWAK_DIRECTION, SDK_FIELDS
 
 ACTION = "action.build_deploy"
 # BuildSpecifications fields written under the same name, as stated.
@@ -29,18 +29,17 @@ _BUILD_SECRETS = {
     "git_ssh_token_secret": "git_ssh_key_secret",  # Qwak's spelling
     "service_account_key_secret_name": "service_account_key_secret_name",
 }
-_DEPLOY_SAME = (
-    "number_of_http_server_workers",
-    "http_request_timeout_ms",
-    "max_batch_size",
-    "daemon_mode",
-    "variation_name",
-    "custom_iam_role_arn",
-    "number_of_pods",
-    "cpu_fraction",
-    "environments",
-    "env_vars",
-    "instance",
+# DeploymentSpecifications fields written under the same name: all but those
+# deployment_spec() converts on its own.
+_DEPLOY_OWN = (
+    "memory",
+    "gpu_resources",
+    "auto_scale_config",
+    "deployment_timeout",
+    "service_account_key_secret_name",
+)
+_DEPLOY_SAME = tuple(
+    key for key in SDK_FIELDS["DeploymentSpecifications"] if key not in _DEPLOY_OWN
 )
 # What Qwak's deployment_timeout=0 meant ("the platform's default"), in the format's terms.
 DEFAULT_DEPLOYMENT_TIMEOUT = 600
@@ -74,9 +73,7 @@ class ActionConverter(Base):
 
     def build_spec(self, parent: SdkCall) -> dict[str, Any]:
         path = f"{ACTION}.build_spec"
-        call = self.call(
-            self.take_raw(parent, "build_spec"), path, ("BuildSpecifications",), parent
-        )
+        call = self.take_call(parent, "build_spec", path, ("BuildSpecifications",))
         if call is None:
             self.issue(
                 parent.line,
@@ -116,7 +113,7 @@ class ActionConverter(Base):
 
     def resources(self, parent: SdkCall, path: str) -> dict[str, Any] | None:
         expected = ("CpuResources", "GpuResources", "ClientResources")
-        res = self.call(self.take_raw(parent, "resources"), path, expected, parent)
+        res = self.take_call(parent, "resources", path, expected)
         if res is None:
             return None
         if res.name == "GpuResources":
@@ -128,8 +125,8 @@ class ActionConverter(Base):
     def client_resources(self, call: SdkCall, path: str) -> dict[str, Any] | None:
         """Qwak's ClientResources: instance wins, then gpu, then cpu (its to_proto order)."""
         instance = self.take(call, "instance", path)
-        gpu = self.call(self.take_raw(call, "gpu_resources"), path, ("GpuResources",), call)
-        cpu = self.call(self.take_raw(call, "cpu_resources"), path, ("CpuResources",), call)
+        gpu = self.take_call(call, "gpu_resources", path, ("GpuResources",))
+        cpu = self.take_call(call, "cpu_resources", path, ("CpuResources",))
         chosen: dict[str, Any] | None = None
         given = [
             name
@@ -202,8 +199,7 @@ class ActionConverter(Base):
 
     def condition(self, parent: SdkCall) -> dict[str, Any] | None:
         path = f"{ACTION}.deployment_condition"
-        expected = ("BuildMetric",)
-        call = self.call(self.take_raw(parent, "deployment_condition"), path, expected, parent)
+        call = self.take_call(parent, "deployment_condition", path, ("BuildMetric",))
         if call is None:
             return None
         sub = f"{path}.build_metric"
@@ -220,8 +216,7 @@ class ActionConverter(Base):
 
     def deployment_spec(self, parent: SdkCall) -> dict[str, Any] | None:
         path = f"{ACTION}.deployment_spec"
-        expected = ("DeploymentSpecifications",)
-        call = self.call(self.take_raw(parent, "deployment_spec"), path, expected, parent)
+        call = self.take_call(parent, "deployment_spec", path, ("DeploymentSpecifications",))
         if call is None:
             return None
         out: dict[str, Any] = {}
@@ -235,7 +230,7 @@ class ActionConverter(Base):
         secret = self.take(call, "service_account_key_secret_name", path)
         self.put(out, "service_account_key_secret_name", secret or None)
         gpu_path = f"{path}.gpu_resources"
-        gpu = self.call(self.take_raw(call, "gpu_resources"), gpu_path, ("GpuResources",), call)
+        gpu = self.take_call(call, "gpu_resources", gpu_path, ("GpuResources",))
         if gpu is not None:
             out["gpu_resources"] = self.gpu(gpu, gpu_path)
         scale = self.autoscale(call, f"{path}.auto_scale_config")
@@ -245,8 +240,7 @@ class ActionConverter(Base):
         return out
 
     def autoscale(self, parent: SdkCall, path: str) -> dict[str, Any] | None:
-        raw = self.take_raw(parent, "auto_scale_config")
-        call = self.call(raw, path, ("AutoScalingConfig",), parent)
+        call = self.take_call(parent, "auto_scale_config", path, ("AutoScalingConfig",))
         if call is None:
             return None
         out: dict[str, Any] = {}
@@ -277,9 +271,7 @@ class ActionConverter(Base):
         if trig is None:
             return None
         spec_path = f"{tpath}.query_spec"
-        spec = self.call(
-            self.take_raw(trig, "query_spec"), spec_path, ("AutoScaleQuerySpec",), trig
-        )
+        spec = self.take_call(trig, "query_spec", spec_path, ("AutoScaleQuerySpec",))
         query: dict[str, Any] = {}
         if spec is not None:
             for key in ("metric_type", "aggregation_type", "time_period"):

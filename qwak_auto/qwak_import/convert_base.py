@@ -155,6 +155,13 @@ class Base:
         )
         return None
 
+    def take_call(
+        self, parent: SdkCall, key: str, path: str, expected: tuple[str, ...]
+    ) -> SdkCall | None:
+        """``key`` of ``parent`` as one of the ``expected`` SDK calls (the key counts as
+        mapped); absent, or anything else (reported), is None."""
+        return self.call(self.take_raw(parent, key), path, expected, parent)
+
     def done(self, call: SdkCall, path: str) -> None:
         """Report every keyword of ``call`` that nothing mapped."""
         taken = self._taken.get(id(call), set())

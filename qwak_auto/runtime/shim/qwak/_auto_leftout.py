@@ -20,22 +20,30 @@ _STORE = "keep files in the repository (main/) or as attributes of the model obj
 _DI = ("qwak-core's dependency injection", "remove it: auto needs no wiring")
 _PROTO = ("Qwak's protobuf build messages", "use ModelSchema.to_dict() to read a schema")
 _INTERNAL = ("qwak-core's internals", "import the public name from `qwak` or `qwak.model`")
+_FEATURE_STORE = "Qwak's feature store, a hosted service"
+_CLIENT = ("Qwak's platform client", "use the `auto` command line")
+_BATCH = (
+    "Qwak's batch inference service",
+    "run batch predictions with your own job against the served model",
+)
+_FEEDBACK = ("Qwak's feedback service", "log feedback yourself")
+_ADDRESSES = ("the addresses of Qwak's platform", "pass model_api")
 
 # Module or name -> (what it is, what to do instead).
 LEFT_OUT: dict[str, tuple[str, str]] = {
     # Qwak's hosted services
     "qwak.feature_store": (
-        "Qwak's feature store, a hosted service",
+        _FEATURE_STORE,
         "send the features in the request, or read them in predict() from your own store",
     ),
-    "qwak.model.fs_info_mapping_retriever": ("Qwak's feature store, a hosted service", "remove it"),
-    "qwak.model.schema.enrich_schema": ("Qwak's feature store, a hosted service", "remove it"),
+    "qwak.model.fs_info_mapping_retriever": (_FEATURE_STORE, "remove it"),
+    "qwak.model.schema.enrich_schema": (_FEATURE_STORE, "remove it"),
     "qwak.clients": (
         "Qwak's platform clients",
         "use the `auto` command line (builds, deployments, secrets, automations)",
     ),
-    "qwak.qwak_client": ("Qwak's platform client", "use the `auto` command line"),
-    "qwak.QwakClient": ("Qwak's platform client", "use the `auto` command line"),
+    "qwak.qwak_client": _CLIENT,
+    "qwak.QwakClient": _CLIENT,
     "qwak.automations": (
         "Qwak's automations SDK",
         "automations are YAML files here: convert yours with `auto import-qwak`",
@@ -55,33 +63,21 @@ LEFT_OUT: dict[str, tuple[str, str]] = {
         "Qwak's hosted model store",
         "auto stores the model object itself after build()",
     ),
-    "qwak_inference.batch_client": (
-        "Qwak's batch inference service",
-        "run batch predictions with your own job against the served model",
-    ),
-    "qwak_inference.BatchInferenceClient": (
-        "Qwak's batch inference service",
-        "run batch predictions with your own job against the served model",
-    ),
-    "qwak_inference.feedback_client": ("Qwak's feedback service", "log feedback yourself"),
-    "qwak_inference.FeedbackClient": ("Qwak's feedback service", "log feedback yourself"),
+    "qwak_inference.batch_client": _BATCH,
+    "qwak_inference.BatchInferenceClient": _BATCH,
+    "qwak_inference.feedback_client": _FEEDBACK,
+    "qwak_inference.FeedbackClient": _FEEDBACK,
     "qwak_inference.configuration": (
         "the login to Qwak's platform",
         "a deployment with api_keys_secret takes `Authorization: Bearer <key>`",
     ),
-    "qwak_inference.constants": ("the addresses of Qwak's platform", "pass model_api"),
+    "qwak_inference.constants": _ADDRESSES,
     "qwak_inference.realtime_client.client.RestSession": (
         "the login to Qwak's platform (the client's token exchange)",
         "pass model_api; set AUTO_API_KEY for a deployment with api_keys_secret",
     ),
-    "qwak_inference.realtime_client.client.QwakConstants": (
-        "the addresses of Qwak's platform",
-        "pass model_api",
-    ),
-    "qwak_inference.realtime_client.client.DEFAULT_ENVIRONMENT_ERROR_MESSAGE": (
-        "the addresses of Qwak's platform",
-        "pass model_api",
-    ),
+    "qwak_inference.realtime_client.client.QwakConstants": _ADDRESSES,
+    "qwak_inference.realtime_client.client.DEFAULT_ENVIRONMENT_ERROR_MESSAGE": _ADDRESSES,
     "qwak_inference.exceptions": (
         "qwak-inference's own exception copies",
         "catch qwak.exceptions.QwakHTTPException, which the client raises",

@@ -42,11 +42,6 @@ __all__ = [
 ]
 
 
-def _read(kind: str, adapter: Any, data: Any) -> Any:
-    body = data.encode() if isinstance(data, str) else bytes(data)
-    return _serve.decode_input(kind, adapter, body, {})
-
-
 # ------------------------------------------------------------------ input adapters
 
 
@@ -68,34 +63,44 @@ class DataFrameInputAdapter(BaseInputAdapter):
         return parse_predict(body, "", self.input_orient).frame()
 
 
-class FileInputAdapter(BaseInputAdapter):
+class _BodyInputAdapter(BaseInputAdapter):
+    """An adapter whose argument auto's server reads from the body as its ``_kind``."""
+
+    _kind: str
+
     def extract_user_func_arg(self, data: Any) -> Any:
-        """A binary file object over the body."""
-        return _read("file", self, data)
+        body = data.encode() if isinstance(data, str) else bytes(data)
+        return _serve.decode_input(self._kind, self, body, {})
 
 
-class ImageInputAdapter(BaseInputAdapter):
-    def extract_user_func_arg(self, data: Any) -> Any:
-        """The image as an RGB array (needs imageio)."""
-        return _read("image", self, data)
+class FileInputAdapter(_BodyInputAdapter):
+    """A binary file object over the body."""
+
+    _kind = "file"
 
 
-class JsonInputAdapter(BaseInputAdapter):
-    def extract_user_func_arg(self, data: Any) -> Any:
-        """The body's JSON, parsed."""
-        return _read("json", self, data)
+class ImageInputAdapter(_BodyInputAdapter):
+    """The image as an RGB array (needs imageio)."""
+
+    _kind = "image"
 
 
-class StringInputAdapter(BaseInputAdapter):
-    def extract_user_func_arg(self, data: Any) -> Any:
-        """The body as text."""
-        return _read("string", self, data)
+class JsonInputAdapter(_BodyInputAdapter):
+    """The body's JSON, parsed."""
+
+    _kind = "json"
 
 
-class TfTensorInputAdapter(BaseInputAdapter):
-    def extract_user_func_arg(self, data: Any) -> Any:
-        """``{"instances": [...]}`` as a TensorFlow tensor (needs tensorflow)."""
-        return _read("tf_tensor", self, data)
+class StringInputAdapter(_BodyInputAdapter):
+    """The body as text."""
+
+    _kind = "string"
+
+
+class TfTensorInputAdapter(_BodyInputAdapter):
+    """``{"instances": [...]}`` as a TensorFlow tensor (needs tensorflow)."""
+
+    _kind = "tf_tensor"
 
 
 class ProtobufFlavor(Enum):
