@@ -36,16 +36,6 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Waiting:
-    """The run now waits until ``expires_at``; it superseded the waiting runs ``superseded``,
-    or (``superseded_by``) a newer run already waits and this one is superseded."""
-
-    expires_at: datetime
-    superseded: tuple[str, ...] = ()
-    superseded_by: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Approved:
     """What the continuation of an approved run deploys: the recorded build and decision."""
 
@@ -91,20 +81,24 @@ def targets(
     return out
 
 
-def request(store: StateStore, record: ApprovalRecord, owner: str) -> Waiting:
-    """Record that the run waits for a person (the store's ``request_approval``). A run
-    whose lease another runner took over records nothing and is interrupted."""
+def request(
+    store: StateStore, record: ApprovalRecord, owner: str
+) -> tuple[RunStatus, str, tuple[str, ...]]:
+    """Record that the run waits for a person (the store's ``request_approval``): the run's
+    status and error, and the older waiting runs it superseded. Rarely a newer run already
+    waits and this one is superseded at once. A run whose lease another runner took over
+    records nothing and is interrupted."""
     superseded = store.request_approval(record, owner)
     if superseded is None:
         raise StepFailed(
             "condition", "lease lost: another runner took this run over", StepStatus.INTERRUPTED
         )
-    if record.run_id in superseded:
-        newer = store.approval(record.run_id)
-        return Waiting(
-            expires_at=record.expires_at, superseded_by=newer.superseded_by if newer else ""
-        )
-    return Waiting(expires_at=record.expires_at, superseded=tuple(superseded))
+    if record.run_id not in superseded:
+        return RunStatus.AWAITING_APPROVAL, "", tuple(superseded)
+    newer = store.approval(record.run_id)
+    if newer is not None and newer.superseded_by:
+        return RunStatus.SUPERSEDED, f"superseded by run {newer.superseded_by}", ()
+    return RunStatus.AWAITING_APPROVAL, "", ()
 
 
 def wait(
@@ -141,13 +135,10 @@ def wait(
             }
         ),
     )
-    waiting = request(store, record, owner)
+    status, error, superseded = request(store, record, owner)
     if beat is not None:
         beat.stop()
-    summary = replace(summary, waits_until=waiting.expires_at, supersedes=waiting.superseded)
-    if waiting.superseded_by:
-        return RunStatus.SUPERSEDED, f"superseded by run {waiting.superseded_by}", summary
-    return RunStatus.AWAITING_APPROVAL, "", summary
+    return status, error, replace(summary, waits_until=record.expires_at, supersedes=superseded)
 
 
 def resumed(summary: RunSummary, approved: Approved) -> RunSummary:
