@@ -17,15 +17,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qwak_auto import log
 from qwak_auto.analytics.rows import Row, RowError, cell, column_type, normalise
-from qwak_auto.analytics.store import LOCK_WAIT_SECONDS, PREDICTION_COLUMNS, write_build, writer
+from qwak_auto.analytics.store import LOCK_WAIT_SECONDS, PREDICTION_COLUMNS, writer
 from qwak_auto.errors import UsageError
-
-if TYPE_CHECKING:
-    from qwak_auto.run.contracts import BuildResult
 
 MAX_REPORTED_ERRORS = 50
 FORMATS = ("jsonl", "csv", "parquet")
@@ -164,24 +161,6 @@ def ingest_segments(config: Any, wait_seconds: float = LOCK_WAIT_SECONDS) -> int
     if not _segments(config.home / "predictions"):
         return 0
     with writer(config, wait_seconds) as conn:
-        return load_segments(conn, config)
-
-
-def record_build_and_segments(
-    config: Any,
-    build: BuildResult,
-    automation: str,
-    *,
-    status: str = "succeeded",
-    started_at: datetime | None = None,
-    ended_at: datetime | None = None,
-) -> int:
-    """What the gate loads before deciding, in ONE write transaction: the build, its metrics
-    and new prediction-log lines. Returns the number of prediction rows loaded."""
-    with writer(config) as conn:
-        write_build(
-            conn, build, automation, status=status, started_at=started_at, ended_at=ended_at
-        )
         return load_segments(conn, config)
 
 

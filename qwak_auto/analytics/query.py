@@ -205,16 +205,10 @@ def as_number(value: Any) -> float | None:
     return None
 
 
-def evaluate_scalar(
-    config: Config,
-    sql: str,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    max_rows: int = DEFAULT_MAX_ROWS,
-) -> ScalarResult:
+def evaluate_scalar(config: Config, sql: str) -> ScalarResult:
     """Run ``sql`` exactly as a gate does and say whether it yields one finite number."""
     try:
-        result = run_query(config, sql, max_rows=max_rows, timeout=timeout)
+        result = run_query(config, sql)
     except ConditionError as exc:
         return ScalarResult(sql=sql, value=None, ok=False, no_data=False, reason=exc.message)
     return judge(result)

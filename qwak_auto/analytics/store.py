@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from qwak_auto.errors import ConditionError, ConfigError
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from qwak_auto.run.contracts import BuildResult
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # The base columns of `predictions`; a model's output fields are added after these.
 PREDICTION_COLUMNS: Mapping[str, str] = {
@@ -159,26 +160,6 @@ def ensure_store(config: Config, wait_seconds: float = LOCK_WAIT_SECONDS) -> Pat
     return path
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def record_build(
-    config: Config,
-    build: BuildResult,
-    automation: str,
-    *,
-    status: str = "succeeded",
-    started_at: datetime | None = None,
-    ended_at: datetime | None = None,
-) -> None:
-    """Record a build and its logged metrics (``builds`` and ``build_metrics``); idempotent."""
-    with writer(config) as conn:
-        write_build(
-            conn, build, automation, status=status, started_at=started_at, ended_at=ended_at
-        )
-
-
 def write_build(
     conn: Any,
     build: BuildResult,
@@ -188,10 +169,11 @@ def write_build(
     started_at: datetime | None = None,
     ended_at: datetime | None = None,
 ) -> None:
-    """:func:`record_build` inside the caller's write transaction."""
+    """Record a build and its logged metrics (``builds`` and ``build_metrics``) inside the
+    caller's write transaction; idempotent."""
     import json
 
-    now = _now()
+    now = datetime.now(UTC)
     conn.execute(
         "INSERT OR REPLACE INTO builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -220,6 +202,23 @@ def write_build(
                 for v in (build.model_id, build.build_id, automation, metric, float(value), now)
             ],
         )
+
+
+def in_own_transaction(
+    write: Callable[Concatenate[Any, P], None],
+) -> Callable[Concatenate[Config, P], None]:
+    """``write``, which writes inside the caller's transaction (its first argument, the
+    connection), as a function of the config that opens and commits a transaction of its own."""
+
+    def write_alone(config: Config, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        with writer(config) as conn:
+            write(conn, *args, **kwargs)
+
+    return write_alone
+
+
+# record_build(config, build, automation, *, status, started_at, ended_at)
+record_build = in_own_transaction(write_build)
 
 
 def record_deployment(

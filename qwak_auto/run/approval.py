@@ -11,7 +11,7 @@ tick's continuation) is :mod:`qwak_auto.schedule.approvals`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,16 +33,6 @@ from qwak_auto.state.base import (
 if TYPE_CHECKING:
     from qwak_auto.automation.model import Automation
     from qwak_auto.config import Environment
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Waiting:
-    """The run now waits until ``expires_at``; it superseded the waiting runs ``superseded``,
-    or (``superseded_by``) a newer run already waits and this one is superseded."""
-
-    expires_at: datetime
-    superseded: tuple[str, ...] = ()
-    superseded_by: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,16 +61,8 @@ def build_detail(build: BuildResult) -> dict[str, Any]:
 
 
 def decision_detail(d: Decision) -> dict[str, Any]:
-    return {
-        "deploy": d.deploy,
-        "reason": d.reason,
-        "metric_name": d.metric_name,
-        "value": d.value,
-        "threshold": d.threshold,
-        "threshold_source": d.threshold_source,
-        "sql": d.sql,
-        "detail": jsonable(dict(d.detail)),
-    }
+    values = {f.name: getattr(d, f.name) for f in fields(d)}
+    return {**values, "detail": jsonable(dict(d.detail))}
 
 
 def targets(
@@ -100,46 +82,23 @@ def targets(
 
 
 def request(
-    store: StateStore,
-    run: RunRecord,
-    owner: str,
-    automation: Automation,
-    build: BuildResult,
-    decision: Decision,
-    where: list[dict[str, str]],
-    now: datetime,
-) -> Waiting:
-    """Record that the run waits for a person (the store's ``request_approval``). A run
-    whose lease another runner took over records nothing and is interrupted."""
-    expires_at = now + timedelta(seconds=automation.action.approval_timeout_seconds)
-    record = ApprovalRecord(
-        run_id=run.run_id,
-        automation=automation.name,
-        model_id=automation.model_id,
-        build_id=build.build_id,
-        state=ApprovalState.WAITING,
-        requested_at=now,
-        expires_at=expires_at,
-        detail=redact_obj(
-            {
-                "build": build_detail(build),
-                "decision": decision_detail(decision),
-                "targets": where,
-                "spec_hash": automation.spec_hash,
-                "file": automation.origin.file,
-                "trigger_reason": run.trigger_reason,
-            }
-        ),
-    )
+    store: StateStore, record: ApprovalRecord, owner: str
+) -> tuple[RunStatus, str, tuple[str, ...]]:
+    """Record that the run waits for a person (the store's ``request_approval``): the run's
+    status and error, and the older waiting runs it superseded. Rarely a newer run already
+    waits and this one is superseded at once. A run whose lease another runner took over
+    records nothing and is interrupted."""
     superseded = store.request_approval(record, owner)
     if superseded is None:
         raise StepFailed(
             "condition", "lease lost: another runner took this run over", StepStatus.INTERRUPTED
         )
-    if run.run_id in superseded:
-        newer = store.approval(run.run_id)
-        return Waiting(expires_at=expires_at, superseded_by=newer.superseded_by if newer else "")
-    return Waiting(expires_at=expires_at, superseded=tuple(superseded))
+    if record.run_id not in superseded:
+        return RunStatus.AWAITING_APPROVAL, "", tuple(superseded)
+    newer = store.approval(record.run_id)
+    if newer is not None and newer.superseded_by:
+        return RunStatus.SUPERSEDED, f"superseded by run {newer.superseded_by}", ()
+    return RunStatus.AWAITING_APPROVAL, "", ()
 
 
 def wait(
@@ -157,14 +116,29 @@ def wait(
     """The runner's hook after a passed gate: the run's status, error and summary once it
     waits (or, rarely, is superseded at once by a newer waiting run). The run's heartbeat
     stops: a waiting run holds no lease, so there is nothing to renew."""
-    where = targets(automation, environment)
-    waiting = request(store, run, owner, automation, build, decision, where, now)
+    record = ApprovalRecord(
+        run_id=run.run_id,
+        automation=automation.name,
+        model_id=automation.model_id,
+        build_id=build.build_id,
+        state=ApprovalState.WAITING,
+        requested_at=now,
+        expires_at=now + timedelta(seconds=automation.action.approval_timeout_seconds),
+        detail=redact_obj(
+            {
+                "build": build_detail(build),
+                "decision": decision_detail(decision),
+                "targets": targets(automation, environment),
+                "spec_hash": automation.spec_hash,
+                "file": automation.origin.file,
+                "trigger_reason": run.trigger_reason,
+            }
+        ),
+    )
+    status, error, superseded = request(store, record, owner)
     if beat is not None:
         beat.stop()
-    summary = replace(summary, waits_until=waiting.expires_at, supersedes=waiting.superseded)
-    if waiting.superseded_by:
-        return RunStatus.SUPERSEDED, f"superseded by run {waiting.superseded_by}", summary
-    return RunStatus.AWAITING_APPROVAL, "", summary
+    return status, error, replace(summary, waits_until=record.expires_at, supersedes=superseded)
 
 
 def resumed(summary: RunSummary, approved: Approved) -> RunSummary:

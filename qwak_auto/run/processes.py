@@ -19,7 +19,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -141,15 +141,7 @@ def _stop(programs: list[Program], grace: float) -> list[str]:
 
 
 def _json(p: Program) -> dict[str, object]:
-    return {
-        "run_id": p.run_id,
-        "step": p.step,
-        "pid": p.pid,
-        "ticks": p.ticks,
-        "what": p.what,
-        "server": p.server,
-        "started_at": datetime.now(UTC).isoformat(),
-    }
+    return {**asdict(p), "started_at": datetime.now(UTC).isoformat()}
 
 
 def reap(store: StateStore) -> list[str]:

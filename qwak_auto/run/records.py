@@ -8,7 +8,7 @@ the runner); the ``*_note`` functions make both from a step's result. A failure 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from qwak_auto.errors import AutoError, RolledBack
@@ -113,14 +113,7 @@ def jsonable(value: Any) -> Any:
 
 
 def outcome_detail(o: DeployOutcome) -> dict[str, Any]:
-    return {
-        "environment": o.environment,
-        "variation": o.variation,
-        "deployment_id": o.deployment_id,
-        "address": o.address,
-        "status": o.status,
-        "reason": o.reason,
-    }
+    return asdict(o)
 
 
 def checkout_note(c: Checkout) -> tuple[str, Any]:

@@ -32,7 +32,8 @@ from qwak_auto.state.base import (
     StepStatus,
 )
 from qwak_auto.state.claims import SqlStore
-from qwak_auto.state.sql import APPROVAL_COLUMNS, RUN_COLUMNS, Tx, upsert_sql, utc
+from qwak_auto.state.columns import APPROVAL_COLUMNS
+from qwak_auto.state.sql import Tx, upsert_sql, utc
 
 STEP = "approval"  # the run's step that waits for the person
 
@@ -61,27 +62,10 @@ class ApprovalStore(SqlStore):
             )
             if changed != 1:
                 return None
-            tx.run(upsert_sql("approvals", APPROVAL_COLUMNS, "run_id"), *self._values(a))
+            values = self._encoded(a, APPROVAL_COLUMNS, state=ApprovalState(a.state).value)
+            tx.run(upsert_sql("approvals", APPROVAL_COLUMNS, "run_id"), *values)
             self._open_step(tx, a, now)
             return self._supersede_others(tx, a, now)
-
-    def _values(self, a: ApprovalRecord) -> tuple[Any, ...]:
-        return (
-            a.run_id,
-            a.automation,
-            a.model_id,
-            a.build_id,
-            ApprovalState(a.state).value,
-            self._ts_in(a.requested_at),
-            self._ts_in(a.expires_at),
-            a.decided_by,
-            self._ts_in(a.decided_at),
-            a.comment,
-            a.superseded_by,
-            a.continued_by,
-            self._ts_in(a.continued_at),
-            self._json_in(dict(a.detail)),
-        )
 
     def _open_step(self, tx: Tx, a: ApprovalRecord, now: datetime) -> None:
         row = tx.one("SELECT attempt FROM runs WHERE run_id = ?", a.run_id)
@@ -187,22 +171,7 @@ class ApprovalStore(SqlStore):
         return tuple(self._approval(r) for r in rows)
 
     def _approval(self, r: Mapping[str, Any]) -> ApprovalRecord:
-        return ApprovalRecord(
-            run_id=r["run_id"],
-            automation=r["automation"],
-            model_id=r["model_id"],
-            build_id=r["build_id"],
-            state=ApprovalState(r["state"]),
-            requested_at=self._req_ts(r["requested_at"]),
-            expires_at=self._req_ts(r["expires_at"]),
-            detail=self._json_out(r["detail"]),
-            decided_by=r["decided_by"],
-            decided_at=self._ts_out(r["decided_at"]),
-            comment=r["comment"],
-            superseded_by=r["superseded_by"],
-            continued_by=r["continued_by"],
-            continued_at=self._ts_out(r["continued_at"]),
-        )
+        return ApprovalRecord(**self._decoded(r, state=ApprovalState))
 
     # -- deciding ------------------------------------------------------------------------
     def decide_approval(
@@ -285,9 +254,7 @@ class ApprovalStore(SqlStore):
         )
         if claimed != 1:
             raise RuntimeError(f"run {run_id} was approved but is not awaiting approval")
-        row = tx.one(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", run_id)
-        assert row is not None
-        return self._run(row)
+        return self._current_run(tx, run_id)
 
     def expire_approvals(self, now: datetime) -> Sequence[ApprovalRecord]:
         """Waiting runs whose deadline passed end ``expired``; returns those (once each)."""

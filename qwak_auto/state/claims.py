@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from qwak_auto.state.base import Claim, ClaimRequest, RunRecord, RunStatus, StepRecord, StepStatus
+from qwak_auto.state.columns import RUN_COLUMNS, STEP_COLUMNS
 from qwak_auto.state.records import RecordStore
-from qwak_auto.state.sql import ALREADY_CLAIMED, RUN_COLUMNS, STILL_RUNNING, Tx, new_id, utc
+from qwak_auto.state.sql import ALREADY_CLAIMED, STILL_RUNNING, Tx, new_id, utc
 
 
 class SqlStore(RecordStore):
@@ -71,9 +72,7 @@ class SqlStore(RecordStore):
             run_id = str(existing["run_id"])
         else:
             run_id = self._insert_run(tx, request, now, RunStatus.RUNNING, "", lease)
-        row = tx.one(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", run_id)
-        assert row is not None
-        return Claim(claimed=True, run=self._run(row))
+        return Claim(claimed=True, run=self._current_run(tx, run_id))
 
     def _insert_run(
         self,
@@ -138,46 +137,45 @@ class SqlStore(RecordStore):
 
     def abandon_expired(self, now: datetime) -> Sequence[RunRecord]:
         now = utc(now)
-        out: list[RunRecord] = []
         with self._lock, self._transaction(write=True, lock="abandon") as tx:
             expired = tx.rows(
                 f"SELECT {RUN_COLUMNS} FROM runs WHERE status = ? AND lease_expires_at < ?",
                 RunStatus.RUNNING.value,
                 self._ts_in(now),
             )
-            for row in expired:
-                run = self._run(row)
-                beat = run.heartbeat_at or run.started_at
-                then = _what_next(run)
-                error = (
-                    f"runner {run.owner} stopped heart-beating at "
-                    f"{beat.isoformat(timespec='seconds')}; {then}"
-                )
-                changed = tx.run(
-                    "UPDATE runs SET status = ?, error = ?, ended_at = ?"
-                    " WHERE run_id = ? AND status = ? AND owner = ?",
-                    RunStatus.ABANDONED.value,
-                    error,
-                    self._ts_in(now),
-                    run.run_id,
-                    RunStatus.RUNNING.value,
-                    run.owner,
-                )
-                if changed != 1:
-                    continue
-                tx.run(
-                    "UPDATE steps SET status = ?, ended_at = ?, reason = ?"
-                    " WHERE run_id = ? AND status = ?",
-                    StepStatus.INTERRUPTED.value,
-                    self._ts_in(now),
-                    f"interrupted: {error}",
-                    run.run_id,
-                    StepStatus.RUNNING.value,
-                )
-                fresh = tx.one(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", run.run_id)
-                assert fresh is not None
-                out.append(self._run(fresh))
-        return tuple(out)
+            abandoned = [self._abandon(tx, self._run(row), now) for row in expired]
+        return tuple(run for run in abandoned if run is not None)
+
+    def _abandon(self, tx: Tx, run: RunRecord, now: datetime) -> RunRecord | None:
+        """The run, whose lease expired, now ``abandoned`` with its running steps
+        ``interrupted``; None when it is no longer that owner's running run."""
+        beat = run.heartbeat_at or run.started_at
+        then = _what_next(run)
+        error = (
+            f"runner {run.owner} stopped heart-beating at "
+            f"{beat.isoformat(timespec='seconds')}; {then}"
+        )
+        changed = tx.run(
+            "UPDATE runs SET status = ?, error = ?, ended_at = ?"
+            " WHERE run_id = ? AND status = ? AND owner = ?",
+            RunStatus.ABANDONED.value,
+            error,
+            self._ts_in(now),
+            run.run_id,
+            RunStatus.RUNNING.value,
+            run.owner,
+        )
+        if changed != 1:
+            return None
+        tx.run(
+            "UPDATE steps SET status = ?, ended_at = ?, reason = ? WHERE run_id = ? AND status = ?",
+            StepStatus.INTERRUPTED.value,
+            self._ts_in(now),
+            f"interrupted: {error}",
+            run.run_id,
+            StepStatus.RUNNING.value,
+        )
+        return self._current_run(tx, run.run_id)
 
     def runs(self, automation: str | None = None, limit: int = 20) -> Sequence[RunRecord]:
         select = f"SELECT {RUN_COLUMNS} FROM runs"
@@ -201,22 +199,14 @@ class SqlStore(RecordStore):
             )
         return self._ts_out(row["slot"]) if row else None
 
+    def _current_run(self, tx: Tx, run_id: str) -> RunRecord:
+        """The run as this transaction sees it now (it exists)."""
+        row = tx.one(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", run_id)
+        assert row is not None
+        return self._run(row)
+
     def _run(self, row: Mapping[str, Any]) -> RunRecord:
-        return RunRecord(
-            run_id=row["run_id"],
-            run_key=row["run_key"],
-            automation=row["automation"],
-            trigger_reason=row["trigger_reason"],
-            scheduled_for=self._ts_out(row["scheduled_for"]),
-            owner=row["owner"],
-            status=RunStatus(row["status"]),
-            started_at=self._req_ts(row["started_at"]),
-            ended_at=self._ts_out(row["ended_at"]),
-            error=row["error"],
-            attempt=int(row["attempt"]),
-            lease_expires_at=self._ts_out(row["lease_expires_at"]),
-            heartbeat_at=self._ts_out(row["heartbeat_at"]),
-        )
+        return RunRecord(**self._decoded(row, status=RunStatus, attempt=int))
 
     # -- steps ---------------------------------------------------------------------------
     def start_step(self, run_id: str, name: str, now: datetime) -> None:
@@ -270,20 +260,10 @@ class SqlStore(RecordStore):
 
     def steps(self, run_id: str) -> Sequence[StepRecord]:
         with self._lock, self._transaction(write=False) as tx:
-            rows = tx.rows("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", run_id)
-        return tuple(
-            StepRecord(
-                run_id=r["run_id"],
-                name=r["name"],
-                status=StepStatus(r["status"]),
-                started_at=self._req_ts(r["started_at"]),
-                ended_at=self._ts_out(r["ended_at"]),
-                reason=r["reason"],
-                detail=self._json_out(r["detail"]),
-                attempt=int(r["attempt"]),
+            rows = tx.rows(
+                f"SELECT {STEP_COLUMNS} FROM steps WHERE run_id = ? ORDER BY seq", run_id
             )
-            for r in rows
-        )
+        return tuple(StepRecord(**self._decoded(r, status=StepStatus, attempt=int)) for r in rows)
 
 
 def _what_next(run: RunRecord) -> str:

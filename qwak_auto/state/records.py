@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from qwak_auto.state.base import AutomationRecord, BuildRecord, DeploymentRecord, EvaluationRecord
-from qwak_auto.state.sql import BUILD_COLUMNS, DEPLOYMENT_COLUMNS, SqlBase, upsert_sql
+from qwak_auto.state.columns import BUILD_COLUMNS, DEPLOYMENT_COLUMNS, EVALUATION_COLUMNS
+from qwak_auto.state.sql import SqlBase, upsert_sql
 
 
 class RecordStore(SqlBase):
@@ -48,36 +49,11 @@ class RecordStore(SqlBase):
         return self._automation(row) if row else None
 
     def _automation(self, row: Mapping[str, Any]) -> AutomationRecord:
-        return AutomationRecord(
-            name=row["name"],
-            model_id=row["model_id"],
-            spec_hash=row["spec_hash"],
-            file=row["file"],
-            enabled=bool(row["enabled"]),
-            first_seen=self._req_ts(row["first_seen"]),
-            last_seen=self._req_ts(row["last_seen"]),
-        )
+        return AutomationRecord(**self._decoded(row, enabled=bool))
 
     # -- builds --------------------------------------------------------------------------
     def save_build(self, build: BuildRecord) -> None:
-        values = (
-            build.build_id,
-            build.model_id,
-            build.automation,
-            build.run_id,
-            build.status,
-            self._ts_in(build.started_at),
-            self._ts_in(build.ended_at),
-            build.commit,
-            build.builder,
-            build.artifact,
-            build.image,
-            build.log_path,
-            self._json_in(dict(build.metrics)),
-            self._json_in(dict(build.params)),
-            self._json_in(dict(build.provenance)),
-            build.reason,
-        )
+        values = self._encoded(build, BUILD_COLUMNS, commit_sha=build.commit)
         with self._lock, self._transaction(write=True) as tx:
             tx.run(upsert_sql("builds", BUILD_COLUMNS, "build_id"), *values)
 
@@ -92,44 +68,12 @@ class RecordStore(SqlBase):
         return tuple(self._build(r) for r in rows)
 
     def _build(self, r: Mapping[str, Any]) -> BuildRecord:
-        return BuildRecord(
-            build_id=r["build_id"],
-            model_id=r["model_id"],
-            automation=r["automation"],
-            run_id=r["run_id"],
-            status=r["status"],
-            started_at=self._req_ts(r["started_at"]),
-            ended_at=self._ts_out(r["ended_at"]),
-            commit=r["commit_sha"],
-            builder=r["builder"],
-            artifact=r["artifact"],
-            image=r["image"],
-            log_path=r["log_path"],
-            metrics=self._json_out(r["metrics"]),
-            params=self._json_out(r["params"]),
-            provenance=self._json_out(r["provenance"]),
-            reason=r["reason"],
-        )
+        fields = self._decoded(r)
+        return BuildRecord(commit=fields.pop("commit_sha"), **fields)
 
     # -- deployments ---------------------------------------------------------------------
     def save_deployment(self, deployment: DeploymentRecord) -> None:
-        d = deployment
-        values = (
-            d.deployment_id,
-            d.model_id,
-            d.build_id,
-            d.environment,
-            d.variation,
-            d.deployer,
-            d.status,
-            self._ts_in(d.created_at),
-            self._ts_in(d.retired_at),
-            d.address,
-            d.automation,
-            d.run_id,
-            d.reason,
-            self._json_in(dict(d.detail)),
-        )
+        values = self._encoded(deployment, DEPLOYMENT_COLUMNS)
         with self._lock, self._transaction(write=True) as tx:
             tx.run(upsert_sql("deployments", DEPLOYMENT_COLUMNS, "deployment_id"), *values)
 
@@ -156,31 +100,14 @@ class RecordStore(SqlBase):
         return found[0] if found else None
 
     def _deployment(self, r: Mapping[str, Any]) -> DeploymentRecord:
-        return DeploymentRecord(
-            deployment_id=r["deployment_id"],
-            model_id=r["model_id"],
-            build_id=r["build_id"],
-            environment=r["environment"],
-            variation=r["variation"],
-            deployer=r["deployer"],
-            status=r["status"],
-            created_at=self._req_ts(r["created_at"]),
-            retired_at=self._ts_out(r["retired_at"]),
-            address=r["address"],
-            automation=r["automation"],
-            run_id=r["run_id"],
-            reason=r["reason"],
-            detail=self._json_out(r["detail"]),
-        )
+        return DeploymentRecord(**self._decoded(r))
 
     # -- evaluations ---------------------------------------------------------------------
     def record_evaluation(self, evaluation: EvaluationRecord) -> None:
         e = evaluation
         with self._lock, self._transaction(write=True) as tx:
             tx.run(
-                "INSERT INTO evaluations"
-                " (automation, evaluated_at, value, breached, fired, reason, sql_text)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO evaluations ({EVALUATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 e.automation,
                 self._ts_in(e.evaluated_at),
                 None if e.value is None else float(e.value),
@@ -191,22 +118,15 @@ class RecordStore(SqlBase):
             )
 
     def evaluations(self, automation: str, limit: int = 20) -> Sequence[EvaluationRecord]:
-        select = "SELECT * FROM evaluations"
+        select = f"SELECT {EVALUATION_COLUMNS} FROM evaluations"
         rows = self._newest(
             select, {"automation": automation}, "evaluated_at DESC, seq DESC", limit
         )
-        return tuple(
-            EvaluationRecord(
-                automation=r["automation"],
-                evaluated_at=self._req_ts(r["evaluated_at"]),
-                value=None if r["value"] is None else float(r["value"]),
-                breached=bool(r["breached"]),
-                fired=bool(r["fired"]),
-                reason=r["reason"],
-                sql=r["sql_text"],
-            )
-            for r in rows
-        )
+        return tuple(self._evaluation(r) for r in rows)
+
+    def _evaluation(self, r: Mapping[str, Any]) -> EvaluationRecord:
+        fields = self._decoded(r, value=_number, breached=bool, fired=bool)
+        return EvaluationRecord(sql=fields.pop("sql_text"), **fields)
 
     # -- key/value -----------------------------------------------------------------------
     def get_value(self, scope: str, key: str) -> Any:
@@ -232,3 +152,7 @@ class RecordStore(SqlBase):
     def delete_value(self, scope: str, key: str) -> None:
         with self._lock, self._transaction(write=True) as tx:
             tx.run("DELETE FROM kv WHERE scope = ? AND key = ?", scope, key)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)

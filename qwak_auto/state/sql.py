@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from qwak_auto.state.columns import JSON_COLUMNS, OPTIONAL_TIMESTAMPS, TIMESTAMPS
 
 SQLITE_TYPES = {
     "ts": "TEXT",
@@ -167,22 +169,6 @@ SCHEMA_VERSION_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
 )
 
-RUN_COLUMNS = (
-    "run_id, run_key, automation, trigger_reason, scheduled_for, owner, status, started_at,"
-    " ended_at, error, attempt, lease_expires_at, heartbeat_at"
-)
-BUILD_COLUMNS = (
-    "build_id, model_id, automation, run_id, status, started_at, ended_at, commit_sha, builder,"
-    " artifact, image, log_path, metrics, params, provenance, reason"
-)
-DEPLOYMENT_COLUMNS = (
-    "deployment_id, model_id, build_id, environment, variation, deployer, status, created_at,"
-    " retired_at, address, automation, run_id, reason, detail"
-)
-APPROVAL_COLUMNS = (
-    "run_id, automation, model_id, build_id, state, requested_at, expires_at, decided_by,"
-    " decided_at, comment, superseded_by, continued_by, continued_at, detail"
-)
 STILL_RUNNING = "still running"
 ALREADY_CLAIMED = "already claimed"
 
@@ -329,6 +315,40 @@ class SqlBase:
         sql = select + (" WHERE " + " AND ".join(clauses) if clauses else "")
         with self._lock, self._transaction(write=False) as tx:
             return tx.rows(f"{sql} ORDER BY {order} LIMIT ?", *params, int(limit))
+
+    def _encoded(self, record: object, columns: str, **given: Any) -> tuple[Any, ...]:
+        """A record's fields in the order of ``columns`` (each column named as its field),
+        timestamps and JSON encoded; ``given`` holds the values of the other columns."""
+        out: list[Any] = []
+        for column in (c.strip() for c in columns.split(",")):
+            if column in given:
+                out.append(given[column])
+                continue
+            value = getattr(record, column)
+            if column in TIMESTAMPS or column in OPTIONAL_TIMESTAMPS:
+                out.append(self._ts_in(value))
+            elif column in JSON_COLUMNS:
+                out.append(self._json_in(dict(value)))
+            else:
+                out.append(value)
+        return tuple(out)
+
+    def _decoded(self, row: Mapping[str, Any], **convert: Callable[[Any], Any]) -> dict[str, Any]:
+        """A row as the fields of its record: each column named in ``convert`` through its
+        function, timestamps and JSON decoded, the rest as they are."""
+        out: dict[str, Any] = {}
+        for column, value in row.items():
+            if column in convert:
+                out[column] = convert[column](value)
+            elif column in TIMESTAMPS:
+                out[column] = self._req_ts(value)
+            elif column in OPTIONAL_TIMESTAMPS:
+                out[column] = self._ts_out(value)
+            elif column in JSON_COLUMNS:
+                out[column] = self._json_out(value)
+            else:
+                out[column] = value
+        return out
 
     def _req_ts(self, value: Any) -> datetime:
         out = self._ts_out(value)
