@@ -161,8 +161,11 @@ _NOT_A_CHOICE = re.compile(r"'(?P<value>[^']*)' is not one of (?P<choices>.+?)\.
 
 def entry() -> None:
     from qwak_auto.platform.private import restrict_umask
+    from qwak_auto.secrets.env import hold as hold_secrets
 
     # Once, at start-up of the process (not in main(), which tests call in-process): what
     # this process and its children write in the home is private (issue 14).
     restrict_umask()
+    # Secrets are read from here on by name; no child inherits them from this environment.
+    hold_secrets()
     sys.exit(main())

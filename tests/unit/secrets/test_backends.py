@@ -123,3 +123,24 @@ def test_vault_without_address_or_credentials_is_explained(tmp_path: Path) -> No
 def test_references_into_other_backends_are_not_env_or_file_names(tmp_path: Path) -> None:
     assert EnvBackend(None, {"AUTO_SECRET_CREDS_KEY": "zzzz"}).get("creds/key") is None
     assert FileBackend(_config(tmp_path)).get("creds/key") is None
+
+
+def test_held_secrets_leave_the_environment_and_are_still_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`auto` takes AUTO_SECRET_* out of its environment at start-up, so that a program a
+    library starts by itself (croniter runs `file`) inherits none; the env backend reads
+    them by name still. Tested in a child interpreter: hold() changes its process for good."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, subprocess\n"
+        "from qwak_auto.secrets import env\n"
+        "env.hold()\n"
+        "child = subprocess.run(['env'], capture_output=True, text=True).stdout\n"
+        "print('AUTO_SECRET_' in child, env.EnvBackend().get('canary'))\n"
+    )
+    monkeypatch.setenv("AUTO_SECRET_CANARY", "c4n4ry")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "c4n4ry"], done.stderr
