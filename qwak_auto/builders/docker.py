@@ -141,15 +141,7 @@ class DockerBuild(BuildSession):
             self.warn(note)
 
         clock = time.monotonic()
-        deps_image = docker_deps.ensure(
-            deps,
-            base=base,
-            base_id=base_id,
-            home=self.home,
-            environ=self.environ,
-            out=cast(IO[str], self.out),
-            remaining=self.remaining,
-        )
+        deps_image = docker_deps.ensure(self, deps, base=base, base_id=base_id)
         self.timings["environment"] = time.monotonic() - clock
 
         clock = time.monotonic()
