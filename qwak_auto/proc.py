@@ -171,17 +171,7 @@ def run(
     if stdout is not None:
         return _run_streaming(full, argv, timeout, environment, cwd, input, check, stdout, book)
     try:
-        popen = subprocess.Popen(
-            full,
-            env=environment,
-            cwd=cwd,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
+        popen = _spawn(full, environment, cwd, input, stderr=subprocess.PIPE)
     except OSError as exc:
         raise ProcError(f"could not start {Path(argv[0]).name}: {exc}", argv=_shown(argv)) from None
     if book is not None:
@@ -204,6 +194,24 @@ def run(
     if check and result.returncode != 0:
         raise _failure(result)
     return result
+
+
+def _spawn(
+    full: list[str], env: dict[str, str], cwd: str | Path | None, input: str | None, *, stderr: int
+) -> subprocess.Popen[str]:
+    """``full`` in a session of its own, its output piped to us as text (stderr: PIPE or
+    STDOUT), stdin piped only when there is ``input``."""
+    return subprocess.Popen(
+        full,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
 
 
 def _text(data: str | bytes | None) -> str:
@@ -241,17 +249,7 @@ def _run_streaming(
     out: IO[str],
     book: Ledger | None,
 ) -> Result:
-    proc = subprocess.Popen(
-        full,
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
+    proc = _spawn(full, env, cwd, input, stderr=subprocess.STDOUT)
     if book is not None:
         book.started(proc.pid, Path(argv[0]).name, server=False)
     lines: list[str] = []

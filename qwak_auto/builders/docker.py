@@ -31,7 +31,6 @@ host and is not exercised by the tests (there is no GPU here).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import time
@@ -46,7 +45,7 @@ from qwak_auto.builders.docker_deps import DepsImage, reason
 from qwak_auto.builders.session import BuilderBase, BuildOptions, BuildSession
 from qwak_auto.errors import AutoError, BuildError, ProcError
 from qwak_auto.platform import docker as docker_cli
-from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
+from qwak_auto.run.contracts import BuildResult
 
 ROLE_SESSION_SECONDS = 3600
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
@@ -61,15 +60,8 @@ class DockerBuild(BuildSession):
 
     builder: DockerBuilder
 
-    def __init__(
-        self,
-        builder: BuilderBase,
-        checkout: Checkout,
-        ctx: RunContext,
-        build_id: str,
-        recorder: common.BuildRecorder,
-    ) -> None:
-        super().__init__(builder, checkout, ctx, build_id, recorder)
+    def setup(self) -> None:
+        ctx, build_id = self.ctx, self.build_id
         self.environ: Mapping[str, str] = ctx.environ or os.environ
         self.spec = ctx.automation.action.build_spec
         self.model_id = ctx.automation.model_id
@@ -149,15 +141,7 @@ class DockerBuild(BuildSession):
             self.warn(note)
 
         clock = time.monotonic()
-        deps_image = docker_deps.ensure(
-            deps,
-            base=base,
-            base_id=base_id,
-            home=self.home,
-            environ=self.environ,
-            out=cast(IO[str], self.out),
-            remaining=self.remaining,
-        )
+        deps_image = docker_deps.ensure(self, deps, base=base, base_id=base_id)
         self.timings["environment"] = time.monotonic() - clock
 
         clock = time.monotonic()
@@ -169,7 +153,7 @@ class DockerBuild(BuildSession):
         self.timings["image"] = time.monotonic() - clock
 
         clock = time.monotonic()
-        harness = self.run_harness(resources)
+        harness = self.run_build(resources)
         self.timings["harness"] = time.monotonic() - clock
         self.timings.update({f"harness.{k}": float(v) for k, v in harness["timings"].items()})
         if harness.get("status") != "succeeded":
@@ -254,24 +238,12 @@ class DockerBuild(BuildSession):
         )
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def run_harness(self, resources: list[str]) -> dict[str, Any]:
-        main_rel = self.checkout.main_dir.resolve().relative_to(self.checkout.project_dir.resolve())
-        request = {
-            "code_dir": f"{dockerfile.MODEL_DIR}/code",
-            "main_dir": main_rel.as_posix(),
-            "out_dir": dockerfile.BUILD_DIR,
-            "model_id": self.model_id,
-            "build_id": self.build_id,
-            "parameters": dict(self.spec.parameters),
-            # env_vars are set in the container's environment (-e NAME); the harness also
-            # hands their names and values to the model's runtime API, as the local one does.
-            "env_vars": self.spec.env,
-            "run_tests": self.builder.run_tests,
-            "run_it": self.builder.run_tests,
-            "deadline": time.time() + self.remaining(),
-        }
-        request_file = self.stage / "request.json"
-        request_file.write_text(json.dumps(request), encoding="utf-8")
+    def run_build(self, resources: list[str]) -> dict[str, Any]:
+        request = self.harness_request(
+            code_dir=f"{dockerfile.MODEL_DIR}/code",
+            out_dir=dockerfile.BUILD_DIR,
+            deadline=time.time() + self.remaining(),
+        )
         argv = dockerfile.harness_argv(
             name=self.container,
             image=self.stage_image,
@@ -284,34 +256,21 @@ class DockerBuild(BuildSession):
             f"==> running the build in a container ({' '.join(resources) or 'no limits'})"
         )
         try:
-            result = proc.run(
+            result = self.run_harness(
                 argv,
+                request,
+                self.stage / "request.json",
+                what="the build container",
                 timeout=self.remaining(),
                 env=docker_cli.docker_env(self.environ, self.run_env),
-                stdout=cast(IO[str], self.out),
-                check=False,
             )
-        except ProcError as exc:
-            raise common.step_failure(
-                exc,
-                late=f"the build took longer than its timeout ({self.timeout:g}s)",
-                failed=f"the build container could not run: {exc.message}",
-            ) from None
         finally:
-            request_file.unlink(missing_ok=True)
             docker_cli.remove_container(self.container, self.environ)
-        result_file = self.stage / "result.json"
-        if not result_file.is_file():
-            tail = common.output_tail(result.stdout)
-            if result.returncode == 137:
-                limit = getattr(self.spec.resources, "memory", "")
-                tail = "killed (out of memory?" + (f" memory is {limit})" if limit else ")")
-            raise BuildError(
-                f"the build container exited with status {result.returncode} without a result: "
-                f"{tail}"
-            )
-        data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
-        return data
+        tail = common.output_tail(result.stdout)
+        if result.returncode == 137:
+            limit = getattr(self.spec.resources, "memory", "")
+            tail = "killed (out of memory?" + (f" memory is {limit})" if limit else ")")
+        return self.harness_result("the build container", result, tail)
 
 
 class DockerBuilder(BuilderBase):

@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from qwak_auto import proc
 from qwak_auto.builders import common, dockerfile
@@ -26,6 +25,9 @@ from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.platform import docker as docker_cli
 from qwak_auto.platform.files import write_whole
 from qwak_auto.platform.locks import locked
+
+if TYPE_CHECKING:
+    from qwak_auto.builders.docker import DockerBuild
 
 COMMIT_TIMEOUT = 900.0
 
@@ -40,20 +42,12 @@ class DepsImage:
     warnings: tuple[str, ...]
 
 
-def ensure(
-    deps: Dependencies,
-    *,
-    base: str,
-    base_id: str,
-    home: Path,
-    environ: Mapping[str, str],
-    out: IO[str],
-    remaining: Callable[[], float],
-) -> DepsImage:
+def ensure(run: DockerBuild, deps: Dependencies, *, base: str, base_id: str) -> DepsImage:
     """The dependency image for ``deps`` on ``base``: reused when it exists, else made."""
+    environ, out, remaining = run.environ, cast(IO[str], run.out), run.remaining
     digest = deps.digest(python=f"docker:{base_id}")
     tag = dockerfile.deps_tag(digest)
-    folder = home / "cache" / "docker"
+    folder = run.home / "cache" / "docker"
     # Held while another build makes this image (minutes, cold): wait no longer than this
     # build may still take.
     with locked(folder / f"{digest}.lock", timeout=remaining(), what=f"the image {tag}"):
@@ -73,7 +67,7 @@ def ensure(
         out.write(f"==> dependency image {tag}: installing into {dockerfile.VENV}\n")
         if deps.as_of is not None:
             out.write(PIP_CUTOFF_NOTE + "\n")
-        made = _make(deps, base, tag, digest, folder, environ, out, remaining)
+        made = _make(run, deps, base, tag, digest, folder)
         write_whole(
             folder / f"{digest}.json",
             json.dumps({"freeze": list(made.freeze), "warnings": list(made.warnings)}),
@@ -82,15 +76,9 @@ def ensure(
 
 
 def _make(
-    deps: Dependencies,
-    base: str,
-    tag: str,
-    digest: str,
-    folder: Path,
-    environ: Mapping[str, str],
-    out: IO[str],
-    remaining: Callable[[], float],
+    run: DockerBuild, deps: Dependencies, base: str, tag: str, digest: str, folder: Path
 ) -> DepsImage:
+    environ, out, remaining = run.environ, cast(IO[str], run.out), run.remaining
     specs = list(deps.specs())
     warnings: list[str] = []
     unpinned = [r for r in deps.requirements if r.unpinned]

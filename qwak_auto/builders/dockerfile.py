@@ -24,7 +24,7 @@ from pathlib import Path
 
 from qwak_auto.automation.resources import CpuResources, GpuResources
 from qwak_auto.automation.units import memory_bytes
-from qwak_auto.builders.requirements import PIP_WITH_CUTOFF
+from qwak_auto.builders.requirements import PIP_WITH_CUTOFF, PROXY_NAMES
 
 VENV = "/opt/venv"
 AUTO_DIR = "/opt/auto"  # holds the qwak_auto package source (the .pth points here)
@@ -192,14 +192,6 @@ rm -rf /root/.cache /tmp/* 2>/dev/null || true
 
 # Settings the installer may need from the runner's environment (indexes, proxies).
 _INSTALLER_PREFIXES = ("PIP_",)
-_INSTALLER_NAMES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-)
 _CA_CANDIDATES = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 DEFAULT_CA = "/etc/ssl/certs/ca-certificates.crt"
 PIP_CONFIG_PATHS = ("/etc/pip.conf", "/etc/xdg/pip")
@@ -233,9 +225,7 @@ def install_plan(
     ``uploaded_before``, packages uploaded later are ignored: ``dependencies_as_of``)."""
     mounts = [Mount(source=requirements, target=f"{MOUNT_DIR}/requirements.txt")]
     settings: dict[str, str] = {
-        k: v
-        for k, v in environ.items()
-        if k.startswith(_INSTALLER_PREFIXES) or k in _INSTALLER_NAMES
+        k: v for k, v in environ.items() if k.startswith(_INSTALLER_PREFIXES) or k in PROXY_NAMES
     }
     ca = next(
         (

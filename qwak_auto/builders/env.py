@@ -33,6 +33,7 @@ from qwak_auto import proc
 from qwak_auto.builders.requirements import (
     PIP_CUTOFF_NOTE,
     PIP_WITH_CUTOFF,
+    PROXY_NAMES,
     Dependencies,
     Requirement,
 )
@@ -52,12 +53,7 @@ _PASS_NAMES = (
     "TMPDIR",
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
+    *PROXY_NAMES,
 )
 
 
@@ -164,9 +160,12 @@ def ensure_env(
             raise BuildError("uv was asked for but is not installed", proc.INSTALL_HINTS["uv"])
         tool = "uv" if uv else "pip"
         out.write(f"==> environment {digest}: creating with {tool}\n")
+        env = tool_env(environ)
         try:
-            warnings = _create(path, deps, uv, out, tool_env(environ), timeout)
-            freeze = _freeze(path, uv, tool_env(environ))
+            deadline = time.monotonic() + timeout
+            _create_venv(path, uv, out, env)
+            warnings = install(path, deps, uv, out, env, deadline)
+            freeze = _freeze(path, uv, env)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
@@ -212,15 +211,7 @@ def _read_marker(marker: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _create(
-    path: Path,
-    deps: Dependencies,
-    uv: str | None,
-    out: IO[str],
-    env: dict[str, str],
-    timeout: float,
-) -> list[str]:
-    deadline = time.monotonic() + timeout
+def _create_venv(path: Path, uv: str | None, out: IO[str], env: dict[str, str]) -> None:
     if uv:
         proc.run(
             [uv, "venv", "--quiet", "--python", sys.executable, str(path)],
@@ -230,7 +221,6 @@ def _create(
         )
     else:
         proc.run([sys.executable, "-m", "venv", str(path)], timeout=300, env=env, stdout=out)
-    return install(path, deps, uv, out, env, deadline)
 
 
 def _install_argv(

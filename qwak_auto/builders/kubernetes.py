@@ -39,7 +39,7 @@ from qwak_auto.builders.kubernetes_result import build_result, finish
 from qwak_auto.builders.session import BuilderBase, BuildOptions, BuildSession
 from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.platform import kubernetes as kube
-from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
+from qwak_auto.run.contracts import BuildResult
 
 DEADLINE_GRACE = 120.0  # for the Job controller to say DeadlineExceeded
 CREATE_TIMEOUT = 60.0
@@ -50,15 +50,8 @@ class KubernetesBuild(BuildSession):
 
     builder: KubernetesBuilder
 
-    def __init__(
-        self,
-        builder: BuilderBase,
-        checkout: Checkout,
-        ctx: RunContext,
-        build_id: str,
-        recorder: common.BuildRecorder,
-    ) -> None:
-        super().__init__(builder, checkout, ctx, build_id, recorder)
+    def setup(self) -> None:
+        ctx = self.ctx
         self.environ: Mapping[str, str] = ctx.environ
         self.deadline_seconds = int(self.builder._timeout(ctx.environ))
         self.environment = build_environment(ctx.automation, ctx.config)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -11,14 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Unpack, cast
 
-from qwak_auto import proc
 from qwak_auto.automation.resources import CpuResources, GpuResources
 from qwak_auto.builders import common
 from qwak_auto.builders.common import BuildOutput
 from qwak_auto.builders.deps import detect
 from qwak_auto.builders.env import BuildEnv, ensure_env
 from qwak_auto.builders.session import BuilderBase, BuildOptions, BuildSession
-from qwak_auto.errors import BuildError, ProcError
+from qwak_auto.errors import BuildError
 from qwak_auto.run.contracts import BuildResult
 
 if TYPE_CHECKING:
@@ -98,49 +96,24 @@ class LocalBuild(BuildSession):
         return creds.as_env()
 
     def _run_harness(self, env: BuildEnv, role_env: Mapping[str, str]) -> dict[str, Any]:
-        checkout, stage = self.checkout, self.stage
-        main_rel = checkout.main_dir.resolve().relative_to(checkout.project_dir.resolve())
-        spec = self.ctx.automation.action.build_spec
-        request = {
-            "code_dir": str((stage / "code").resolve()),
-            "main_dir": main_rel.as_posix(),
-            "out_dir": str(stage.resolve()),
-            "model_id": self.ctx.automation.model_id,
-            "build_id": self.build_id,
-            "parameters": dict(spec.parameters),
-            "env_vars": spec.env,
-            "run_tests": self.builder.run_tests,
-            "run_it": self.builder.run_tests,
-            "deadline": time.time() + self._remaining(),
-        }
+        stage = self.stage
+        request = self.harness_request(
+            code_dir=str((stage / "code").resolve()),
+            out_dir=str(stage.resolve()),
+            deadline=time.time() + self._remaining(),
+        )
         request_file = stage.parent / f".{self.build_id}.request.json"
-        request_file.write_text(json.dumps(request), encoding="utf-8")
         argv = [str(env.python), "-m", "qwak_auto.builders.harness", str(request_file)]
-        try:
-            result = proc.run(
-                argv,
-                timeout=self._remaining(),
-                env={**harness_env(env.path, self.environ), **role_env},
-                cwd=stage,
-                stdout=cast(IO[str], self.out),
-                check=False,
-            )
-        except ProcError as exc:
-            raise common.step_failure(
-                exc,
-                late=f"the build took longer than its timeout ({self.timeout:g}s)",
-                failed=f"the build harness could not run: {exc.message}",
-            ) from None
-        finally:
-            request_file.unlink(missing_ok=True)
-        result_file = stage / "result.json"
-        if not result_file.is_file():
-            raise BuildError(
-                f"the build harness exited with status {result.returncode} without a result: "
-                f"{common.output_tail(result.stdout)}"
-            )
-        data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
-        return data
+        result = self.run_harness(
+            argv,
+            request,
+            request_file,
+            what="the build harness",
+            timeout=self._remaining(),
+            env={**harness_env(env.path, self.environ), **role_env},
+            cwd=stage,
+        )
+        return self.harness_result("the build harness", result, common.output_tail(result.stdout))
 
 
 class LocalBuilder(BuilderBase):

@@ -21,6 +21,8 @@ from qwak_auto.errors import BuildError
 # What every build environment gets besides the model's own requirements: the harness and
 # the model server need pandas, cloudpickle and gunicorn; the repository's tests need pytest.
 BASE_PACKAGES: tuple[str, ...] = ("pandas", "cloudpickle", "gunicorn", "pytest")
+# The proxy settings an installer takes from the runner's environment.
+PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 # The first pip with --uploaded-prior-to (dependencies_as_of where uv is not used).
 PIP_WITH_CUTOFF = "pip>=26"
 PIP_CUTOFF_NOTE = (

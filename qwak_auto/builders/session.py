@@ -9,12 +9,14 @@ the artifact renamed into place, the build recorded succeeded, the BuildResult r
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import IO, TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
+from qwak_auto import proc
 from qwak_auto.builders.common import (
     BuildOutput,
     BuildRecorder,
@@ -24,9 +26,11 @@ from qwak_auto.builders.common import (
     provenance,
     recorded_build,
     sha256_file,
+    step_failure,
     utcnow,
     write_json,
 )
+from qwak_auto.errors import BuildError, ProcError
 from qwak_auto.run.contracts import BuildResult, Checkout, RunContext
 
 if TYPE_CHECKING:
@@ -50,6 +54,7 @@ class BuildSession:
     ``execute`` does the builder's work; ``cleanup`` undoes it after a failure."""
 
     out: BuildOutput
+    timeout: float  # seconds the whole build may take (sessions that run the harness set it)
 
     def __init__(
         self,
@@ -66,12 +71,79 @@ class BuildSession:
         self.recorder = recorder
         self.stage = builds_dir(ctx.config.home) / f".tmp-{build_id}"
         self.final = builds_dir(ctx.config.home) / build_id
+        self.setup()
+
+    def setup(self) -> None:
+        """The builder's own state for this build, before anything runs (none by default)."""
 
     def execute(self, out: BuildOutput) -> BuildResult:
         raise NotImplementedError
 
     def cleanup(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
+
+    def harness_request(self, *, code_dir: str, out_dir: str, deadline: float) -> dict[str, Any]:
+        """What the harness (:mod:`~qwak_auto.builders.harness`) is asked to do: build the
+        code in ``code_dir`` into ``out_dir`` by ``deadline`` (seconds since the epoch)."""
+        checkout, automation = self.checkout, self.ctx.automation
+        spec = automation.action.build_spec
+        main_rel = checkout.main_dir.resolve().relative_to(checkout.project_dir.resolve())
+        return {
+            "code_dir": code_dir,
+            "main_dir": main_rel.as_posix(),
+            "out_dir": out_dir,
+            "model_id": automation.model_id,
+            "build_id": self.build_id,
+            "parameters": dict(spec.parameters),
+            # The harness also hands env_vars' names and values to the model's runtime API.
+            "env_vars": spec.env,
+            "run_tests": self.builder.run_tests,
+            "run_it": self.builder.run_tests,
+            "deadline": deadline,
+        }
+
+    def run_harness(
+        self,
+        argv: list[str],
+        request: Mapping[str, Any],
+        request_file: Path,
+        *,
+        what: str,
+        timeout: float,
+        env: Mapping[str, str],
+        cwd: Path | None = None,
+    ) -> proc.Result:
+        """``argv`` (the harness, or what runs it) on ``request``, which is in
+        ``request_file`` only while it runs; its output goes to the build log."""
+        request_file.write_text(json.dumps(request), encoding="utf-8")
+        try:
+            return proc.run(
+                argv,
+                timeout=timeout,
+                env=env,
+                cwd=cwd,
+                stdout=cast(IO[str], self.out),
+                check=False,
+            )
+        except ProcError as exc:
+            raise step_failure(
+                exc,
+                late=f"the build took longer than its timeout ({self.timeout:g}s)",
+                failed=f"{what} could not run: {exc.message}",
+            ) from None
+        finally:
+            request_file.unlink(missing_ok=True)
+
+    def harness_result(self, what: str, result: proc.Result, tail: str) -> dict[str, Any]:
+        """The harness's ``result.json`` in the stage; a BuildError naming ``what`` exited
+        and the ``tail`` of its output where there is none."""
+        result_file = self.stage / "result.json"
+        if not result_file.is_file():
+            raise BuildError(
+                f"{what} exited with status {result.returncode} without a result: {tail}"
+            )
+        data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+        return data
 
     def provenance(self, ended_at: datetime, **rest: Any) -> dict[str, Any]:
         """:func:`~qwak_auto.builders.common.provenance` of this build (``rest``: what the

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qwak_auto.deploy import containers, credentials, processes
+from qwak_auto.deploy.api_keys import resolve_keys
 from qwak_auto.deploy.iam import STATIC_KEYS
-from qwak_auto.deploy.settings import ServeSettings, build_python
-from qwak_auto.errors import AutoError, DeployError
-from qwak_auto.redact import register_secret
+from qwak_auto.deploy.settings import Launch, ServeSettings, build_python
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -47,20 +46,12 @@ def container_env(settings: ServeSettings) -> dict[str, str]:
     return {**settings.env_vars, "PYTHONUNBUFFERED": "1"}
 
 
-def start(
-    build: BuildResult,
-    target: Target,
-    settings: ServeSettings,
-    *,
-    config: Config,
-    environ: Mapping[str, str],
-    directory: Path,
-    port: int,
-    name: str,
-) -> dict[str, Any]:
+def start(launch: Launch) -> dict[str, Any]:
     """Start the model server on 127.0.0.1:port and wait until it is ready; what was started,
     for the deployment record's detail. DeployError (with the server log's reason) on a
     crash or when it is not ready in time; nothing is left running then."""
+    build, target, settings = launch.build, launch.target, launch.settings
+    environ, directory, port = launch.environ, launch.directory, launch.port
     creds = None
     if settings.iam_role:
         session = f"auto-{target.model_id}-{target.variation}"
@@ -68,17 +59,17 @@ def start(
     started: dict[str, Any] = {"credentials_pid": creds.pid} if creds else {}
     keys = None
     try:
-        keys = write_api_keys(settings, directory, config, environ)
+        keys = write_api_keys(settings, directory, launch.config, environ)
         if containers.wanted(build):
             container = containers.start(
-                build, target, settings, config=config, environ=environ,
+                launch,
                 env=credentials.model_env(container_env(settings), creds),
-                name=name, port=port, directory=directory, api_keys_file=keys,
-            )  # fmt: skip
+                api_keys_file=keys,
+            )
             started.update(container_id=container.id, network=container.network)
         else:
             python = build_python(build)
-            argv = serve_argv(python, build, target, settings, config, port, directory, keys)
+            argv = serve_argv(python, build, target, settings, launch.config, port, directory, keys)
             backend = processes.start_backend(
                 argv, port=port, directory=directory,
                 env=credentials.model_env(server_env(environ, settings), creds),
@@ -86,7 +77,7 @@ def start(
             )  # fmt: skip
             started["pid"] = backend.pid
     except BaseException:
-        stop(started | {"container": name}, environ, grace=5)
+        stop(started | {"container": launch.name}, environ, grace=5)
         raise
     finally:
         if keys is not None:
@@ -126,21 +117,9 @@ def write_api_keys(
     if not name:
         return None
     from qwak_auto.secrets.registry import resolver
-    from qwak_auto.serve.auth import KeysError, parse_keys, write_keys
+    from qwak_auto.serve.auth import write_keys
 
-    try:
-        value = resolver(config, environ)(name)
-    except AutoError as exc:
-        raise DeployError(f"api_keys_secret {name!r}: {exc.message}", exc.hint) from None
-    try:
-        keys = parse_keys(value)
-    except KeysError as exc:
-        raise DeployError(
-            f"api_keys_secret {name!r}: {exc}",
-            "store the served model's API keys in that secret, one key a line",
-        ) from None
-    for key in keys:
-        register_secret(key)
+    keys = resolve_keys(name, resolver(config, environ))
     directory.mkdir(parents=True, exist_ok=True)
     path = directory.resolve() / "api_keys"  # the server starts in another working directory
     path.unlink(missing_ok=True)

@@ -56,7 +56,7 @@ from qwak_auto.platform.docker import docker_env
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
-    from qwak_auto.deploy.settings import ServeSettings, Target
+    from qwak_auto.deploy.settings import Launch, ServeSettings, Target
     from qwak_auto.run.contracts import BuildResult
 
 NETWORK = "auto-serve"
@@ -198,21 +198,13 @@ def run_argv(
 
 
 def start(
-    build: BuildResult,
-    target: Target,
-    settings: ServeSettings,
-    *,
-    config: Config,
-    environ: Mapping[str, str],
-    env: Mapping[str, str],
-    name: str,
-    port: int,
-    directory: Path,
-    api_keys_file: Path | None = None,
+    launch: Launch, *, env: Mapping[str, str], api_keys_file: Path | None = None
 ) -> Container:
     """Start the serving container and wait until its ``/ready`` answers 200 on
     127.0.0.1:port. On a crash or timeout the container is removed (its log kept in
     ``directory/serve.log``) and DeployError carries the reason."""
+    build, settings, config = launch.build, launch.settings, launch.config
+    environ, directory, name, port = launch.environ, launch.directory, launch.name, launch.port
     directory.mkdir(parents=True, exist_ok=True)
     (config.home / "predictions").mkdir(parents=True, exist_ok=True)
     # The role's credentials endpoint is the proxy on the host's loopback: host network.
@@ -222,7 +214,7 @@ def start(
     by_name = {k: v for k, v in env.items() if k not in _CLI_NAMES and not k.startswith("DOCKER_")}
     on_argv = [f"{k}={v}" for k, v in env.items() if k not in by_name]
     argv = run_argv(
-        build, target, settings, config=config, name=name, port=port, net=net,
+        build, launch.target, settings, config=config, name=name, port=port, net=net,
         env_names=[*sorted(by_name), *on_argv], api_keys_file=api_keys_file,
     )  # fmt: skip
     _docker(["rm", "--force", name], environ)  # a leftover of a crashed deploy

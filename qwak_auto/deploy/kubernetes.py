@@ -100,15 +100,8 @@ class KubernetesDeployer:
         image = _image(build, environment, automation.action.build_spec.push_image)
         base = kubectl_base(environment)
         keys_version = apply_api_keys(base, automation, environment.namespace, ctx.secrets)
-        target = Target(
-            build_id=build.build_id,
-            image=image,
-            environment=environment.name,
-            namespace=environment.namespace,
-            prometheus_url=environment.prometheus_url,
-            gpu_nodes=environment.gpu_nodes,
-            pull_secret=environment.registry_secret,
-            api_keys_version=keys_version,
+        target = Target.of(
+            environment, build_id=build.build_id, image=image, api_keys_version=keys_version
         )
         manifests = to_yaml(render(automation, target))
         name = object_name(automation)

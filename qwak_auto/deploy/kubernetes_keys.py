@@ -16,10 +16,9 @@ import json
 from collections.abc import Sequence
 
 from qwak_auto.automation.model import Automation
+from qwak_auto.deploy.api_keys import resolve_keys
 from qwak_auto.deploy.manifests_common import api_keys_secret_name, selector_labels
-from qwak_auto.errors import AutoError, DeployError
 from qwak_auto.platform.kubernetes import kubectl
-from qwak_auto.redact import register_secret
 from qwak_auto.run.contracts import SecretResolver
 
 APPLY_TIMEOUT = 60.0
@@ -33,24 +32,10 @@ def apply_api_keys(
     base: Sequence[str], automation: Automation, namespace: str, secrets: SecretResolver
 ) -> str:
     """Make or update the keys' Secret; returns the keys' version ('' without keys)."""
-    from qwak_auto.serve.auth import KeysError, parse_keys
-
     name = automation.action.deployment_spec.api_keys_secret
     if not name:
         return ""
-    try:
-        value = secrets(name)
-    except AutoError as exc:
-        raise DeployError(f"api_keys_secret {name!r}: {exc.message}", exc.hint) from None
-    try:
-        keys = parse_keys(value)
-    except KeysError as exc:
-        raise DeployError(
-            f"api_keys_secret {name!r}: {exc}",
-            "store the served model's API keys in that secret, one key a line",
-        ) from None
-    for key in keys:
-        register_secret(key)
+    keys = resolve_keys(name, secrets)
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",

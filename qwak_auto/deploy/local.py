@@ -30,7 +30,7 @@ from qwak_auto import log
 from qwak_auto.automation.rollout import SMOKE_ONLY, Rollout
 from qwak_auto.deploy import backends, containers, processes, shadow, smoke, traffic
 from qwak_auto.deploy.rollout import Cancelled, drain, take_traffic
-from qwak_auto.deploy.settings import ServeSettings, Target, result_of
+from qwak_auto.deploy.settings import Launch, ServeSettings, Target, result_of
 from qwak_auto.deploy.sites import Backend, Sites
 from qwak_auto.errors import DeployError, RolledBack
 from qwak_auto.run.contracts import BuildResult, DeployOutcome
@@ -69,10 +69,6 @@ class LocalDeployer:
         )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def deploy_build(
     build: BuildResult,
     target: Target,
@@ -100,10 +96,12 @@ def deploy_build(
     record = replace(record, detail={**record.detail, "model_address": model_site.address})
     directory = Path(record.detail["directory"])
     try:
-        started = backends.start(
-            build, target, settings, config=config, environ=environ, directory=directory,
-            port=int(record.detail["backend_port"]), name=str(record.detail["container"]),
+        launch = Launch(
+            build=build, target=target, settings=settings, config=config, environ=environ,
+            directory=directory, port=int(record.detail["backend_port"]),
+            name=str(record.detail["container"]),
         )  # fmt: skip
+        started = backends.start(launch)
         record = replace(record, detail={**record.detail, **started})
         store.save_deployment(record)
         report = smoke.run(
@@ -198,8 +196,8 @@ def _starting(
     record = DeploymentRecord(
         deployment_id=deployment_id, model_id=target.model_id, build_id=build.build_id,
         environment=target.environment, variation=target.variation, deployer="local",
-        status="starting", created_at=_now(), address=address, automation=automation,
-        run_id=run_id, detail=detail,
+        status="starting", created_at=datetime.now(UTC), address=address,
+        automation=automation, run_id=run_id, detail=detail,
     )  # fmt: skip
     store.save_deployment(record)
     return record
@@ -235,7 +233,9 @@ def retire(
         drain(home, f"{processes.HOST}:{backend_port}", grace)
     if record.deployer == "local":
         backends.stop(record.detail, environ, grace=grace)
-    retired = replace(record, status=status, retired_at=_now(), reason=reason or record.reason)
+    retired = replace(
+        record, status=status, retired_at=datetime.now(UTC), reason=reason or record.reason
+    )
     store.save_deployment(retired)
     return retired
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qwak_auto.automation.deployment import DeploymentSpec
 from qwak_auto.automation.model import Automation
@@ -16,6 +16,9 @@ from qwak_auto.platform.kubernetes import (
     label_value,
     registry_ref,
 )
+
+if TYPE_CHECKING:
+    from qwak_auto.config import Environment
 
 __all__ = [
     "CONTAINER",
@@ -56,6 +59,22 @@ class Target:
     gpu_nodes: Mapping[str, GpuNodes] = field(default_factory=dict)
     pull_secret: str | None = None  # the environment's registry_secret, for image pulls
     api_keys_version: str = ""  # a digest of the API keys: pods restart when they change
+
+    @classmethod
+    def of(
+        cls, environment: Environment, *, build_id: str, image: str, api_keys_version: str = ""
+    ) -> Target:
+        """``build_id``'s ``image`` in ``environment``'s namespace, with its settings."""
+        return cls(
+            build_id=build_id,
+            image=image,
+            environment=environment.name,
+            namespace=environment.namespace,
+            prometheus_url=environment.prometheus_url,
+            gpu_nodes=environment.gpu_nodes,
+            pull_secret=environment.registry_secret,
+            api_keys_version=api_keys_version,
+        )
 
 
 def object_name(automation: Automation) -> str:

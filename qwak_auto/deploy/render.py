@@ -109,15 +109,7 @@ def render_paths(
                     " (deployer: local); its Kubernetes manifests are shown anyway"
                 )
             build, ref = _image(automation, environment, config, build_id, image, result.notes)
-            target = Target(
-                build_id=build,
-                image=ref,
-                environment=environment.name,
-                namespace=environment.namespace,
-                prometheus_url=environment.prometheus_url,
-                gpu_nodes=environment.gpu_nodes,
-                pull_secret=environment.registry_secret,
-            )
+            target = Target.of(environment, build_id=build, image=ref)
             for obj in render(automation, target):
                 # the model's own Service is the same object for each of its variations
                 if obj not in result.objects:

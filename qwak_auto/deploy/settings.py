@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from qwak_auto.run.contracts import BuildResult
 
 if TYPE_CHECKING:
     from qwak_auto.automation.deployment import DeploymentSpec
+    from qwak_auto.config import Config
     from qwak_auto.state.base import BuildRecord
 
 
@@ -57,21 +58,9 @@ class ServeSettings:
         )
 
     def to_detail(self) -> dict[str, Any]:
-        return {
-            "workers": self.workers,
-            "timeout_ms": self.timeout_ms,
-            "max_batch_size": self.max_batch_size,
-            "daemon": self.daemon,
-            "ready_timeout": self.ready_timeout,
-            "env_vars": dict(self.env_vars),
-            "iam_role": self.iam_role,
-            "api_keys_secret": self.api_keys_secret,
-            "cpu_fraction": self.cpu_fraction,
-            "memory": self.memory,
-            "gpus": self.gpus,
-            "traffic_weight": self.traffic_weight,
-            "shadow": self.shadow,
-        }
+        detail = {f.name: getattr(self, f.name) for f in fields(self)}
+        detail["env_vars"] = dict(self.env_vars)
+        return detail
 
     @classmethod
     def from_detail(cls, detail: Mapping[str, Any]) -> ServeSettings:
@@ -92,6 +81,21 @@ class Target:
     @property
     def slug(self) -> str:
         return f"{self.model_id}--{self.environment or 'default'}--{self.variation}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Launch:
+    """One model server to start: the build, where and how it serves, and its own place (its
+    ``directory``, private ``port`` and, served by a container, the container's ``name``)."""
+
+    build: BuildResult
+    target: Target
+    settings: ServeSettings
+    config: Config
+    environ: Mapping[str, str]
+    directory: Path
+    port: int
+    name: str
 
 
 def build_python(build: BuildResult) -> Path:

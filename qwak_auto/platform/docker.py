@@ -59,41 +59,28 @@ def engine_version(environ: Mapping[str, str]) -> str:
 
 def image_id(tag: str, environ: Mapping[str, str]) -> str | None:
     """The image's id, None when the engine has no such image."""
-    result = proc.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", "--", tag],
-        timeout=DOCKER_SHORT,
-        env=docker_env(environ),
-        check=False,
-    )
+    result = _docker(["image", "inspect", "--format", "{{.Id}}", "--", tag], environ)
     if result.returncode != 0:
         return None
     return result.stdout.strip() or None
 
 
 def image_label(tag: str, label: str, environ: Mapping[str, str]) -> str:
-    result = proc.run(
-        ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag],
-        timeout=DOCKER_SHORT,
-        env=docker_env(environ),
-        check=False,
+    result = _docker(
+        ["image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag], environ
     )
     value = result.stdout.strip()
     return "" if result.returncode != 0 or value == "<no value>" else value
 
 
 def remove_image(tag: str, environ: Mapping[str, str]) -> None:
-    proc.run(
-        ["docker", "image", "rm", "--no-prune", tag],
-        timeout=DOCKER_SHORT,
-        env=docker_env(environ),
-        check=False,
-    )
+    _docker(["image", "rm", "--no-prune", tag], environ)
 
 
 def remove_container(name: str, environ: Mapping[str, str]) -> None:
-    proc.run(
-        ["docker", "rm", "--force", "--volumes", name],
-        timeout=DOCKER_SHORT,
-        env=docker_env(environ),
-        check=False,
-    )
+    _docker(["rm", "--force", "--volumes", name], environ)
+
+
+def _docker(args: list[str], environ: Mapping[str, str]) -> proc.Result:
+    """A short ``docker`` call whose exit status the caller judges."""
+    return proc.run(["docker", *args], timeout=DOCKER_SHORT, env=docker_env(environ), check=False)

@@ -242,10 +242,10 @@ def to_frame_json(result: Any) -> str:
         if result and all(isinstance(v, list | tuple | np.ndarray) for v in result.values()):
             frame = pd.DataFrame(result)
         else:
-            return json.dumps([result], default=_jsonable)
+            return json.dumps([result], default=jsonable)
     elif isinstance(result, list | tuple):
         if all(isinstance(item, dict) for item in result):
-            return json.dumps(list(result), default=_jsonable)
+            return json.dumps(list(result), default=jsonable)
         if all(isinstance(item, list | tuple) for item in result):
             frame = pd.DataFrame(list(result))
         else:
@@ -253,14 +253,14 @@ def to_frame_json(result: Any) -> str:
     elif result is None:
         return "[]"
     else:
-        return json.dumps([{"prediction": result}], default=_jsonable)
+        return json.dumps([{"prediction": result}], default=jsonable)
     if not all(isinstance(c, str) for c in frame.columns):
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     text: str = frame.to_json(orient="records", date_format="iso")
     return text
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """json.dumps fallback for numpy scalars/arrays, timestamps and anything else."""
     if hasattr(value, "tolist"):
         return value.tolist()

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from qwak_auto.serve.io import jsonable
+
 OPEN_SUFFIX = ".jsonl.open"
 
 
@@ -31,14 +33,6 @@ class Entry:
     latency_ms: float
     status: int
     ts: float  # epoch seconds
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 def _finite(value: Any) -> Any:
@@ -100,9 +94,9 @@ class PredictionLog:
                 "label": None,
             }
             try:
-                encoded = json.dumps(line, default=_jsonable, allow_nan=False)
+                encoded = json.dumps(line, default=jsonable, allow_nan=False)
             except ValueError:  # NaN/Infinity are not JSON: log them as null
-                encoded = json.dumps(_finite(line), default=_jsonable, allow_nan=False)
+                encoded = json.dumps(_finite(line), default=jsonable, allow_nan=False)
             lines.append(encoded + "\n")
         for text in lines:
             handle = self._handle()
