@@ -32,6 +32,7 @@ from typing import Any, Unpack
 
 from qwak_auto import proc, redact
 from qwak_auto.builders import common
+from qwak_auto.builders import kubernetes_leftovers as leftovers
 from qwak_auto.builders.kubernetes_follow import POLL_SECONDS, Follower
 from qwak_auto.builders.kubernetes_job import BuildJob, build_resources, companions, render_job
 from qwak_auto.builders.kubernetes_plan import build_environment, plan
@@ -90,6 +91,9 @@ class KubernetesBuild(BuildSession):
         out.line(f"==> Job {job.name} in namespace {job.namespace} ({where})")
         out.line(f"==> build image {job.build_image}; resources {build_resources(job.resources)}")
         header, ssh_key = self._credentials()
+        leftovers.remember(
+            self.ctx.store, self.build_id, self.ctx.run_id, self.base, self._objects()
+        )
         try:
             uid = self._create(job, header, ssh_key)
             end = Follower(
@@ -174,13 +178,8 @@ class KubernetesBuild(BuildSession):
 
     def _delete(self) -> None:
         """The Job (its pod with it), its Secret and ServiceAccount: gone once it ended."""
-        job = self.job
-        if job is not None and self.created:
-            names = [f"job/{job.name}"]
-            if job.has_secret:
-                names.append(f"secret/{job.secret_name}")
-            if job.iam_role:
-                names.append(f"serviceaccount/{job.name}")
+        if self.job is not None and self.created:
+            names = self._objects()
             # Also after a stopped step, whose own programs are refused: the Secret must go.
             stopped = proc.unrecorded() if self.ctx.cancelled() else contextlib.nullcontext()
             try:
@@ -188,7 +187,20 @@ class KubernetesBuild(BuildSession):
                     kube.delete(self.base, *names, "--cascade=background")
             except ProcError as exc:
                 self.out.line(f"warning: could not delete {', '.join(names)}: {exc.message}")
+                return  # recorded still: the next tick deletes them
             self.created = False
+        if self.job is not None:
+            leftovers.forget(self.ctx.store, self.build_id)
+
+    def _objects(self) -> list[str]:
+        """What the build creates in the cluster: its Job, Secret and ServiceAccount."""
+        job = self.planned
+        names = [f"job/{job.name}"]
+        if job.has_secret:
+            names.append(f"secret/{job.secret_name}")
+        if job.iam_role:
+            names.append(f"serviceaccount/{job.name}")
+        return names
 
     def describe(self, image: str) -> dict[str, Any]:
         """What the provenance says about where and how the build ran."""

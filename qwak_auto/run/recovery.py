@@ -1,5 +1,6 @@
 """What the next tick (and `auto undeploy`) finishes for a runner that died: its programs
-stopped, its half-made builds recorded failed and their staging folders removed, its
+stopped, its half-made builds recorded failed and their staging folders removed (and their
+build Jobs deleted from the cluster), its
 half-done local deployments given back to the builds that served before; and the local
 proxy, if it is gone (crashed, machine rebooted), started again with the recorded routes."""
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from qwak_auto import log
 from qwak_auto.builders.common import builds_dir
+from qwak_auto.builders.kubernetes_leftovers import remove_left as remove_left_jobs
 from qwak_auto.deploy.local import recover as recover_deployments
 from qwak_auto.deploy.sites import Sites
 from qwak_auto.run.processes import reap
@@ -29,6 +31,7 @@ def recover(store: StateStore, config: Config, environ: Mapping[str, str]) -> li
     """Everything left by runs that are not running any more; one line per thing done."""
     done = [f"stopped {line}" for line in reap(store)]
     done += _builds(store, config)
+    done += remove_left_jobs(store)
     done += recover_deployments(store, config.home, environ)
     proxy = Sites(store, config.home, environ).ensure()  # after a crash or a reboot
     if proxy != "running":
