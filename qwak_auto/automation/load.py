@@ -168,22 +168,24 @@ def read_text(name: str) -> tuple[str | None, Problem | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        line, column = _line_column(data, exc.start, b"\n")
-        return None, Problem(
-            file=name,
-            line=line,
-            column=column,
+        return None, _problem_at(
+            name,
+            data,
+            exc.start,
+            b"\n",
             code="file.encoding",
             message=f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})",
             hint="save the file as UTF-8",
         )
 
 
-def _line_column(text: AnyStr, offset: int, newline: AnyStr) -> tuple[int, int]:
-    """The 1-based (line, column) of ``offset`` in ``text``."""
+def _problem_at(
+    file: str, text: AnyStr, offset: int, newline: AnyStr, *, code: str, message: str, hint: str
+) -> Problem:
+    """A problem at ``offset`` in ``text``, with its 1-based line and column."""
     line = text.count(newline, 0, offset) + 1
     column = offset - (text.rfind(newline, 0, offset) + 1) + 1
-    return line, column
+    return Problem(file=file, line=line, column=column, code=code, message=message, hint=hint)
 
 
 def _too_big(name: str) -> Problem:
@@ -299,12 +301,12 @@ def _syntax_problem(exc: Exception, text: str, file: str) -> Problem:
     if mark is None:
         position = getattr(exc, "position", None)
         if isinstance(position, int):
-            line, column = _line_column(text, position, "\n")
             reason = getattr(exc, "reason", "invalid character")
-            return Problem(
-                file=file,
-                line=line,
-                column=column,
+            return _problem_at(
+                file,
+                text,
+                position,
+                "\n",
                 code="yaml.syntax",
                 message=f"invalid YAML: {reason}",
                 hint="remove control characters from the file",

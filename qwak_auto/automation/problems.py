@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Severity(StrEnum):
@@ -64,6 +65,11 @@ def render_text(problems: Sequence[Problem], files_checked: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def problem_dict(p: Problem) -> dict[str, Any]:
+    """A problem in JSON (`auto validate`, `auto plan`, `auto run --once`)."""
+    return {**asdict(p), "severity": p.severity.value}
+
+
 def render_json(problems: Sequence[Problem], files_checked: int) -> str:
     """The stable JSON shape: {"version": 1, "files_checked": N, "errors": E,
     "warnings": W, "problems": [{file, line, column, path, code, severity, message, hint}]}."""
@@ -74,7 +80,7 @@ def render_json(problems: Sequence[Problem], files_checked: int) -> str:
         "files_checked": files_checked,
         "errors": errors,
         "warnings": len(ordered) - errors,
-        "problems": [{**asdict(p), "severity": p.severity.value} for p in ordered],
+        "problems": [problem_dict(p) for p in ordered],
     }
     return json.dumps(doc, indent=2) + "\n"
 

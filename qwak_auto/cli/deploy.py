@@ -87,11 +87,12 @@ def rollback_command(
     output_format: Format = FORMAT,
 ) -> None:
     """Put the previously serving build back, the same zero-downtime way."""
-    from qwak_auto.run.deployments import rollback_model
+    from qwak_auto.run.deployments import local_target, rollback_model
 
     config = project_config(config_file=config_file)
     with store_for(config) as store:
-        outcome = rollback_model(config, store, os.environ, name, env=env, variation=variation)
+        target = local_target(config, store, name, env, variation)
+        outcome = rollback_model(config, store, os.environ, target)
     _show(outcome, output_format, "rolled back")
 
 
@@ -105,11 +106,12 @@ def undeploy_command(
 ) -> None:
     """Stop serving a model locally (its proxy and its model server)."""
     from qwak_auto import console
-    from qwak_auto.run.deployments import undeploy_model
+    from qwak_auto.run.deployments import local_target, undeploy_model
 
     config = project_config(config_file=config_file)
     with store_for(config) as store:
-        record = undeploy_model(config, store, model, env=env, variation=variation)
+        target = local_target(config, store, model, env, variation)
+        record = undeploy_model(config, store, target)
     data = {"model": model, "stopped": record.deployment_id if record else None}
     if output_format == "json":
         console.emit_json(data)

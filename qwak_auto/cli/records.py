@@ -244,9 +244,8 @@ def plan_command(
     Exit code: 0, or 1 when a file is invalid (its problems are listed; the valid
     automations are still planned)."""
     from qwak_auto import console
-    from qwak_auto.automation.problems import Severity, render_text
+    from qwak_auto.automation.problems import Severity, problem_dict, render_text
     from qwak_auto.schedule.automation_set import load_set
-    from qwak_auto.schedule.summary import problem_dict
     from qwak_auto.views import history
 
     roots = tuple(paths)

@@ -20,7 +20,7 @@ from qwak_auto.errors import AutoError
 from qwak_auto.redact import redact_obj
 from qwak_auto.run.contracts import BuildResult, Decision, RunSummary
 from qwak_auto.run.control import Heartbeat
-from qwak_auto.run.records import StepFailed, jsonable
+from qwak_auto.run.records import StepFailed, build_detail, jsonable
 from qwak_auto.state.base import (
     ApprovalRecord,
     ApprovalState,
@@ -42,22 +42,6 @@ class Approved:
     approval: ApprovalRecord
     build: BuildResult
     decision: Decision
-
-
-def build_detail(build: BuildResult) -> dict[str, Any]:
-    return {
-        "build_id": build.build_id,
-        "model_id": build.model_id,
-        "commit": build.commit,
-        "builder": build.builder,
-        "artifact_dir": str(build.artifact_dir),
-        "metrics": dict(build.metrics),
-        "params": dict(build.params),
-        "log_path": str(build.log_path),
-        "python": str(build.python) if build.python is not None else None,
-        "image": build.image,
-        "provenance": jsonable(dict(build.provenance)),
-    }
 
 
 def decision_detail(d: Decision) -> dict[str, Any]:

@@ -62,35 +62,25 @@ def deploy_recorded_build(
     return outcome
 
 
-def _model_of(store: StateStore, name_or_model: str) -> str:
+def local_target(
+    config: Config, store: StateStore, name_or_model: str, env: str | None, variation: str
+) -> Target:
+    """Where `auto rollback` and `auto undeploy` act: the model of an automation name (or
+    the model id itself) in a local environment."""
     automation = store.automation(name_or_model)
-    return automation.model_id if automation is not None else name_or_model
+    model_id = automation.model_id if automation is not None else name_or_model
+    return _local_target(config, model_id, env, variation)
 
 
 def rollback_model(
-    config: Config,
-    store: StateStore,
-    environ: Mapping[str, str],
-    name_or_model: str,
-    *,
-    env: str | None = None,
-    variation: str = "default",
+    config: Config, store: StateStore, environ: Mapping[str, str], target: Target
 ) -> DeployOutcome:
-    target = _local_target(config, _model_of(store, name_or_model), env, variation)
     outcome = rollback(store, config, target, environ)
     AnalyticsSink(config).deployments(store, target.model_id)
     return outcome
 
 
-def undeploy_model(
-    config: Config,
-    store: StateStore,
-    model_id: str,
-    *,
-    env: str | None = None,
-    variation: str = "default",
-) -> DeploymentRecord | None:
-    target = _local_target(config, _model_of(store, model_id), env, variation)
+def undeploy_model(config: Config, store: StateStore, target: Target) -> DeploymentRecord | None:
     record = undeploy(store, target, home=config.home)
     AnalyticsSink(config).deployments(store, target.model_id)
     return record

@@ -121,17 +121,31 @@ def checkout_note(c: Checkout) -> tuple[str, Any]:
     return f"{c.repo_url} {c.branch} at {c.commit[:12]}", detail
 
 
-def build_note(b: BuildResult) -> tuple[str, Any]:
-    detail = {
-        "build_id": b.build_id,
-        "builder": b.builder,
-        "commit": b.commit,
-        "log_path": str(b.log_path),
-        "artifact_dir": str(b.artifact_dir),
-        "metrics": dict(b.metrics),
-        "image": b.image,
+def build_detail(build: BuildResult) -> dict[str, Any]:
+    """Every field of the build, as JSON values (an approval records it to deploy from)."""
+    return {
+        "build_id": build.build_id,
+        "model_id": build.model_id,
+        "commit": build.commit,
+        "builder": build.builder,
+        "artifact_dir": str(build.artifact_dir),
+        "metrics": dict(build.metrics),
+        "params": dict(build.params),
+        "log_path": str(build.log_path),
+        "python": str(build.python) if build.python is not None else None,
+        "image": build.image,
+        "provenance": jsonable(dict(build.provenance)),
     }
-    return f"build {b.build_id} by {b.builder} ({len(b.metrics)} metrics)", detail
+
+
+# What a build step records of the build (the approval records all of build_detail).
+_BUILD_NOTE_KEYS = ("build_id", "builder", "commit", "log_path", "artifact_dir", "metrics", "image")
+
+
+def build_note(b: BuildResult) -> tuple[str, Any]:
+    detail = build_detail(b)
+    noted = {key: detail[key] for key in _BUILD_NOTE_KEYS}
+    return f"build {b.build_id} by {b.builder} ({len(b.metrics)} metrics)", noted
 
 
 def decision_note(d: Decision) -> tuple[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from qwak_auto.automation.problems import Problem, Severity
+from qwak_auto.automation.problems import Problem, Severity, problem_dict
 from qwak_auto.run.records import RunOutcome
 
 
@@ -92,17 +92,3 @@ class TickSummary:
             "next_due": self.next_due.isoformat() if self.next_due else None,
             "stopped": self.stopped,
         }
-
-
-def problem_dict(p: Problem) -> dict[str, Any]:
-    """A problem in the JSON of `auto run --once` and `auto plan`."""
-    return {
-        "file": p.file,
-        "line": p.line,
-        "column": p.column,
-        "path": p.path,
-        "code": p.code,
-        "severity": p.severity.value,
-        "message": p.message,
-        "hint": p.hint,
-    }
