@@ -22,26 +22,21 @@ from typing import AnyStr
 from qwak_auto.automation.problems import Problem, Severity
 from qwak_auto.automation.yamlcareful import careful_build
 from qwak_auto.automation.yamldoc import (
-    MAX_ALIAS_NODES,
     MAX_DEPTH,
     Document,
     JsonPath,
     Positions,
-    Spot,
     dotted,
     fast_build,
-    resolve_plain,
 )
 
 __all__ = [
-    "MAX_ALIAS_NODES",
     "MAX_BYTES",
     "MAX_DEPTH",
     "Document",
     "JsonPath",
     "Loaded",
     "Positions",
-    "Spot",
     "careful_build",
     "collect_files",
     "dotted",
@@ -49,7 +44,6 @@ __all__ = [
     "load_paths",
     "load_text",
     "read_text",
-    "resolve_plain",
 ]
 
 MAX_BYTES = 1024 * 1024  # files over 1 MiB are refused before they are read

@@ -143,13 +143,8 @@ class KubernetesDeployer:
             self._fail(base, previous, latest[-1], build, verdict, ctx, limit)
         ctx.store.save_deployment(replace(latest[-1], status="serving", reason=verdict.reason))
         self._retire(base, previous, record, kind, name, ctx)
-        return DeployOutcome(
-            environment=environment.name,
-            variation=spec.variation_name,
-            deployment_id=record.deployment_id,
-            address=record.address,
-            status="serving",
-            reason=f"{name} rolled out in namespace {environment.namespace}",
+        return DeployOutcome.serving(
+            record, f"{name} rolled out in namespace {environment.namespace}"
         )
 
     # ------------------------------------------------------------------ waiting

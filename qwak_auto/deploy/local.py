@@ -156,14 +156,8 @@ def deploy_build(
     for old in _replaced(store, target, serving):
         retire(store, old, status=replaced_status, home=config.home, environ=environ)
     watched = [f"{w['phase']}: {w['reason']}" for w in serving.detail.get("windows", [])]
-    return DeployOutcome(
-        environment=target.environment,
-        variation=target.variation,
-        deployment_id=serving.deployment_id,
-        address=site.address,
-        status="serving",
-        reason="; ".join([str(serving.detail.get("smoke", "")), *watched]),
-    )
+    checked = str(serving.detail.get("smoke", ""))
+    return DeployOutcome.serving(serving, "; ".join([checked, *watched]), address=site.address)
 
 
 def _starting(

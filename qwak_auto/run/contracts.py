@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from qwak_auto.analytics.query import ScalarResult
     from qwak_auto.automation.model import Automation, BuildSpec, MetricTrigger
     from qwak_auto.config import Config, Environment
-    from qwak_auto.state.base import StateStore
+    from qwak_auto.state.base import DeploymentRecord, StateStore
 
 
 class SecretResolver(Protocol):
@@ -106,6 +106,19 @@ class DeployOutcome:
     address: str
     status: str  # serving | failed
     reason: str = ""
+
+    @classmethod
+    def serving(cls, record: DeploymentRecord, reason: str, address: str = "") -> DeployOutcome:
+        """The outcome of a deploy whose deployment ``record`` now serves (at ``address``,
+        else the record's)."""
+        return cls(
+            environment=record.environment,
+            variation=record.variation,
+            deployment_id=record.deployment_id,
+            address=address or record.address,
+            status="serving",
+            reason=reason,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
