@@ -64,6 +64,24 @@ def admin_socket(home: Path) -> Path:
     return folder(home) / "admin.sock"
 
 
+def proxy_threads(environ: Mapping[str, str]) -> int:
+    """Caddy's GOMAXPROCS: AUTO_PROXY_THREADS, else a quarter of the machine's cores (at least
+    one). The model servers beside it are the CPU-bound part; on a small machine Go's idle
+    threads spinning for work cost them a fifth more CPU per proxied request (measured: about
+    0.08 ms with all cores, 0.065 ms with one, at 7,000 requests/s on 2 cores)."""
+    raw = environ.get("AUTO_PROXY_THREADS", "")
+    try:
+        chosen = int(raw) if raw else max(1, (os.cpu_count() or 1) // 4)
+    except ValueError:
+        chosen = 0
+    if chosen < 1:
+        raise DeployError(
+            f"AUTO_PROXY_THREADS: {raw!r} is not a positive number of threads",
+            "e.g. AUTO_PROXY_THREADS=2, or unset it (a quarter of the cores)",
+        )
+    return chosen
+
+
 def max_body(environ: Mapping[str, str]) -> int:
     raw = environ.get("AUTO_PROXY_MAX_BODY", "")
     try:
@@ -248,6 +266,7 @@ def ensure(
     env.setdefault("HOME", str(folder(home)))
     env["XDG_DATA_HOME"] = str(folder(home) / "data")
     env["XDG_CONFIG_HOME"] = str(folder(home) / "config")
+    env["GOMAXPROCS"] = str(proxy_threads(environ))
     try:
         with proc.unrecorded():  # shared by every deployment: no run's step owns it
             started = proc.start(

@@ -113,3 +113,18 @@ def test_caddy_is_found_where_the_wheel_put_it(
     assert found.name == "caddy"
     assert found.is_file()
     assert os.access(found, os.X_OK)
+
+
+def test_proxy_threads_default_to_a_quarter_of_the_cores_and_take_a_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qwak_auto.errors import DeployError
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert traffic.proxy_threads({}) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert traffic.proxy_threads({}) == 4
+    assert traffic.proxy_threads({"AUTO_PROXY_THREADS": "3"}) == 3
+    for bad in ("0", "many"):
+        with pytest.raises(DeployError, match="AUTO_PROXY_THREADS"):
+            traffic.proxy_threads({"AUTO_PROXY_THREADS": bad})
