@@ -14,6 +14,17 @@ from tests.fake_kubectl import Kubectl, install
 from tests.services.githttp import GitServer, backend, serve
 
 TOKEN = "ghp_PodStepsToken0123456789abcdef"
+# auto.yaml of a project that builds and deploys on Kubernetes
+AUTO_YAML = """\
+builder: kubernetes
+default_environment: prod
+environments:
+  prod:
+    deployer: kubernetes
+    kube_context: prod-eu
+    namespace: models
+    image_registry: registry.example.com/ml
+"""
 MODEL = """\
 from qwak_auto.runtime import Model, log_metric
 

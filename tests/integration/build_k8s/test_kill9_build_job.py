@@ -14,19 +14,9 @@ from pathlib import Path
 
 from qwak_auto.builders.kubernetes_leftovers import SCOPE
 from qwak_auto.state import open_url
-from tests.integration.build_k8s.conftest import TOKEN
+from tests.integration.build_k8s.conftest import AUTO_YAML, TOKEN
 
 REPO = Path(__file__).resolve().parents[3]
-AUTO_YAML = """\
-builder: kubernetes
-default_environment: prod
-environments:
-  prod:
-    deployer: kubernetes
-    kube_context: prod-eu
-    namespace: models
-    image_registry: registry.example.com/ml
-"""
 AUTOMATION = """\
 name: churn_k8s
 model_id: churn

@@ -21,6 +21,7 @@ from qwak_auto.errors import BuildError
 from qwak_auto.run.build import build_log
 from qwak_auto.run.contracts import Checkout, RunContext
 from qwak_auto.state import open_store
+from tests.integration.build_k8s.conftest import AUTO_YAML
 
 TOKEN = "ghp_K8sBuildToken0123456789abcdef"
 DIGEST = "sha256:" + "3c" * 32
@@ -37,16 +38,6 @@ RESULT = {
     "resolved": ["scikit-learn==1.5.2", "pandas==2.2.3"],
     "timings": {"build": 1.5},
 }
-AUTO_YAML = """\
-builder: kubernetes
-default_environment: prod
-environments:
-  prod:
-    deployer: kubernetes
-    kube_context: prod-eu
-    namespace: models
-    image_registry: registry.example.com/ml
-"""
 
 
 def succeeded_job(result: dict[str, Any] = RESULT) -> dict[str, Any]:

@@ -18,20 +18,11 @@ from qwak_auto.run import runner
 from qwak_auto.run.setup import RunnerSettings, steps_for
 from qwak_auto.state import open_store
 from qwak_auto.state.base import ClaimRequest, RunStatus
+from tests.integration.build_k8s.conftest import AUTO_YAML as K8S_PROJECT
 from tests.integration.build_k8s.conftest import TOKEN
 
 DIGEST = "sha256:" + "7e" * 32
-AUTO_YAML = """\
-builder: kubernetes
-default_environment: prod
-environments:
-  prod:
-    deployer: kubernetes
-    kube_context: prod-eu
-    namespace: models
-    image_registry: registry.example.com/ml
-    prometheus_url: http://prometheus.monitoring:9090
-"""
+AUTO_YAML = K8S_PROJECT + "    prometheus_url: http://prometheus.monitoring:9090\n"
 
 
 def job_scenario(f1: float) -> dict[str, object]:
