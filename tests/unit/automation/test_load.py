@@ -18,8 +18,8 @@ from qwak_auto.automation.load import (
     load_paths,
     load_text,
     read_text,
-    resolve_plain,
 )
+from qwak_auto.automation.yamldoc import resolve_plain
 
 
 def codes(text: str) -> list[str]:
