@@ -161,7 +161,7 @@ _NOT_A_CHOICE = re.compile(r"'(?P<value>[^']*)' is not one of (?P<choices>.+?)\.
 
 def entry() -> None:
     from qwak_auto.platform.private import restrict_umask
-    from qwak_auto.secrets.env import hold as hold_secrets
+    from qwak_auto.secrets.held import hold as hold_secrets
 
     # Once, at start-up of the process (not in main(), which tests call in-process): what
     # this process and its children write in the home is private (issue 14).

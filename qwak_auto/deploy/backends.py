@@ -13,15 +13,12 @@ from qwak_auto.deploy import containers, credentials, processes
 from qwak_auto.deploy.api_keys import resolve_keys
 from qwak_auto.deploy.iam import STATIC_KEYS
 from qwak_auto.deploy.settings import Launch, ServeSettings, build_python
+from qwak_auto.secrets import held
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
     from qwak_auto.deploy.settings import Target
     from qwak_auto.run.contracts import BuildResult
-
-
-# The credentials auto's secret backends log in with: a model server never needs them.
-BACKEND_CREDENTIALS = frozenset({"VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"})
 
 
 def server_env(environ: Mapping[str, str], settings: ServeSettings) -> dict[str, str]:
@@ -32,9 +29,7 @@ def server_env(environ: Mapping[str, str], settings: ServeSettings) -> dict[str,
     env = {
         k: v
         for k, v in environ.items()
-        if not k.startswith("AUTO_SECRET_")
-        and k not in BACKEND_CREDENTIALS
-        and k not in STATIC_KEYS
+        if not k.startswith(held.PREFIX) and k not in held.CREDENTIALS and k not in STATIC_KEYS
     }
     env.update(settings.env_vars)
     env["PYTHONUNBUFFERED"] = "1"

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from qwak_auto import redact
 from qwak_auto.errors import BackendError
 from qwak_auto.secrets.base import check_name
+from qwak_auto.secrets.held import with_held
 
 if TYPE_CHECKING:
     from qwak_auto.config import Config
@@ -46,7 +47,7 @@ class VaultBackend:
     description = "HashiCorp Vault KV v2 (VAULT_ADDR; VAULT_TOKEN or AppRole)"
 
     def __init__(self, config: Config, environ: Mapping[str, str] | None = None) -> None:
-        env: Mapping[str, str] = os.environ if environ is None else environ
+        env = with_held(os.environ if environ is None else environ)
         settings = dict(config.vault)
 
         def pick(key: str, env_name: str, default: str = "") -> str:

@@ -136,11 +136,12 @@ def test_held_secrets_leave_the_environment_and_are_still_read(
 
     code = (
         "import os, subprocess\n"
-        "from qwak_auto.secrets import env\n"
-        "env.hold()\n"
+        "from qwak_auto.secrets import env, held\n"
+        "held.hold()\n"
         "child = subprocess.run(['env'], capture_output=True, text=True).stdout\n"
-        "print('AUTO_SECRET_' in child, env.EnvBackend().get('canary'))\n"
+        "print('AUTO_SECRET_' in child, 'VAULT_TOKEN' in child, env.EnvBackend().get('canary'))\n"
     )
     monkeypatch.setenv("AUTO_SECRET_CANARY", "c4n4ry")
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.c4n4ry")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.stdout.split() == ["False", "c4n4ry"], done.stderr
+    assert done.stdout.split() == ["False", "False", "c4n4ry"], done.stderr
