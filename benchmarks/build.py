@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import write_section  # noqa: E402
+
 CHURN = ROOT / "examples" / "model-repos" / "churn"
 
 
@@ -309,23 +311,6 @@ def report(
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace this benchmark's ``## build`` section of RESULTS.md (other sections untouched)."""
-    import re
-
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    found = re.search(r"^## build\n", current, re.M)
-    if found is None:
-        path.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-        return
-    following = re.search(r"^## ", current[found.end() :], re.M)
-    rest = current[found.end() + following.start() :] if following else ""
-    path.write_text(
-        current[: found.start()] + text + ("\n" + rest if rest else ""), encoding="utf-8"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -345,7 +330,7 @@ def main() -> int:
     text = report(a, b, c, c_small, args.history, args.repeat)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("build", text)
     return 0
 
 

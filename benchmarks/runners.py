@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.results import write_section  # noqa: E402
+
 CHURN = ROOT / "examples" / "model-repos" / "churn"
 SLOT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -208,20 +210,6 @@ def render(phases: list[Phase], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    found = re.search(r"^## runners\n", current, re.M)
-    if found is None:
-        path.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-        return
-    following = re.search(r"^## ", current[found.end() :], re.M)
-    rest = current[found.end() + following.start() :] if following else ""
-    path.write_text(
-        current[: found.start()] + text + ("\n" + rest if rest else ""), encoding="utf-8"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
@@ -248,7 +236,7 @@ def main() -> int:
     text = render(phases, args)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("runners", text)
     failed = sum(len(p.failed) + p.duplicates for p in phases)
     return 1 if failed else 0
 

@@ -21,6 +21,7 @@ import argparse
 import platform
 import random
 import statistics
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,9 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.results import write_section
 from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, ScheduledTrigger
 from qwak_auto.schedule import triggers as schedule
 
@@ -158,19 +162,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        write_section(Path(__file__).with_name("RESULTS.md"), text)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) only the ``## schedule`` section."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    start = old.find("## schedule\n")
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + section
-    else:
-        end = old.find("\n## ", start + 1)
-        new = old[:start] + section + (old[end + 1 :] if end != -1 else "")
-    path.write_text(new)
+        write_section("schedule", text)
 
 
 if __name__ == "__main__":

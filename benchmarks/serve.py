@@ -52,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import write_section  # noqa: E402
 from benchmarks.serving import cpu, load, models, peers, report  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work" / "serve"
@@ -260,7 +261,7 @@ def main() -> int:
     print()
     print(text)
     if args.write:
-        report.write_section(text)
+        write_section("serve", text)
     return 0
 
 

@@ -26,9 +26,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.results import write_section  # noqa: E402
+
 WORK = ROOT / "benchmarks" / ".work"
 SCHEMA = ROOT / "schemas" / "automation.schema.json"
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 AUTO = Path(sys.executable).parent / "auto"
 SIZES = (1, 100, 1000)
 
@@ -184,7 +187,7 @@ def main() -> int:
     table = render(results, args.runs, cj_version) + "\n" + render_hazards(hazards)
     print(table)
     if not args.no_write:
-        write_section(table)
+        write_section("validate", table)
     return 0
 
 
@@ -271,18 +274,6 @@ def render_hazards(hazards: dict[str, float]) -> str:
     lines.append("| --- | --- |")
     lines += [f"| {name} | {seconds * 1000:.0f} ms |" for name, seconds in hazards.items()]
     return "\n".join(lines) + "\n"
-
-
-def write_section(table: str) -> None:
-    table = table.rstrip("\n") + "\n\n"
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find("## validate")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + table
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + table + (text[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 import statistics
 from pathlib import Path
@@ -80,19 +79,6 @@ def caddy_version() -> str:
 
     out = models.sh([traffic.caddy_binary(), "version"]).split()
     return out[0] if out else "?"
-
-
-def write_section(text: str) -> None:
-    """Replace the ``## serve`` section of RESULTS.md (other sections untouched)."""
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    current = path.read_text(encoding="utf-8")
-    found = re.search(r"^## serve\n", current, re.M)
-    if found is None:
-        path.write_text(current.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-        return
-    following = re.search(r"^## ", current[found.end() :], re.M)
-    rest = current[found.end() + following.start() :] if following else ""
-    path.write_text(current[: found.start()] + text + ("\n" + rest if rest else ""), "utf-8")
 
 
 def keep_logs(home: Path, logs: Path) -> None:
