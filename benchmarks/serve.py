@@ -17,6 +17,10 @@ For each model, four things are measured:
   request path, no HTTP) in the build's environment;
 - auto's model server directly (the gunicorn backend's private port);
 - the stable address (Caddy in front of that backend): goal >= 0.9x the backend's requests/s;
+- the backend and the stable address again with the cores split: the model server's processes
+  on the first half of the cores, Caddy and the load client on the other half (a host where the
+  proxy does not take its CPU from the model server; ``cpu.split`` pins every thread, and puts
+  everything back on every core afterwards);
 - ``mlflow models serve -m MODEL --env-manager local -w WORKERS`` serving the same fitted
   model (the same estimator and the same predict code in a ``pyfunc.PythonModel``), in an
   environment of its own with the build environment's pandas, numpy and scikit-learn versions
@@ -36,6 +40,7 @@ the connections). ``--write`` replaces the ``## serve`` section of benchmarks/RE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -119,18 +124,22 @@ def close(a: Any, b: Any) -> bool:
 class Target:
     run: Callable[[float], load.Result]
     groups: cpu.Groups | None = None  # the processes whose CPU is counted
+    split: bool = False  # the server on half the cores, the proxy and the client on the rest
 
     def __call__(self, seconds: float) -> load.Result:
         if self.groups is None:
             return self.run(seconds)
-        meter = cpu.Meter(self.groups)
-        result = self.run(seconds)
-        return replace(result, usage=meter.usage(result.requests))
+        groups = self.groups()
+        layout = cpu.split(groups["server"], groups.get("proxy", ())) if self.split else None
+        with layout or contextlib.nullcontext():
+            meter = cpu.Meter(lambda: groups)
+            result = self.run(seconds)
+            return replace(result, usage=meter.usage(result.requests))
 
 
 # Each round runs these in a rotating order; backend and stable always back to back (their
 # ratio is the goal), which of them first alternating.
-UNITS = (("in-process",), ("backend", "stable"), ("mlflow",))
+UNITS = (("in-process",), ("backend", "stable"), ("mlflow",), ("backend-split", "stable-split"))
 
 
 def measure(
@@ -182,6 +191,14 @@ def run_case(built, ctx, args: argparse.Namespace, mlflow: peers.Mlflow):
         "stable": Target(
             lambda s: client(stable, body, s),
             lambda: {"server": cpu.tree(gunicorn), "proxy": [caddy]},
+        ),
+        "backend-split": Target(
+            lambda s: client(backend, body, s), lambda: {"server": cpu.tree(gunicorn)}, True
+        ),
+        "stable-split": Target(
+            lambda s: client(stable, body, s),
+            lambda: {"server": cpu.tree(gunicorn), "proxy": [caddy]},
+            True,
         ),
         "mlflow": Target(
             lambda s: client(peer, peer_body, s), lambda: {"server": cpu.tree(server.proc.pid)}

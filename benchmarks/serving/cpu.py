@@ -6,7 +6,8 @@ request of each server process moves much less, and it says what a proxy costs."
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,3 +74,43 @@ class Meter:
         per = 1000.0 / max(1, requests)
         total = sum(server)
         return Usage(total * per, proxy * per, max(server) / total if total > 0 else 0.0)
+
+
+# ------------------------------------------------------------------ core layouts
+
+
+def threads(pid: int) -> list[int]:
+    try:
+        return [int(entry.name) for entry in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        return []
+
+
+def pin(pids: Sequence[int], cpus: set[int]) -> None:
+    """Every thread of ``pids`` on ``cpus`` (threads and children started later inherit it)."""
+    for pid in pids:
+        for tid in threads(pid):
+            with suppress(OSError):  # gone meanwhile
+                os.sched_setaffinity(tid, cpus)
+
+
+@contextmanager
+def split(server: Sequence[int], others: Sequence[int]) -> Iterator[None]:
+    """The server's processes on the first half of the cores; ``others`` (the proxy) and this
+    process with the load client it starts on the other half; everything back on every core
+    afterwards. A machine with one core cannot be split: nothing is pinned."""
+    every = os.sched_getaffinity(0)
+    cores = sorted(every)
+    if len(cores) < 2:
+        yield
+        return
+    half = len(cores) // 2
+    mine, rest = set(cores[:half]), set(cores[half:])
+    pin(server, mine)
+    pin(others, rest)
+    os.sched_setaffinity(0, rest)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, every)
+        pin([*server, *others], every)

@@ -13,12 +13,20 @@ from benchmarks.serving import load, models
 
 ROOT = Path(__file__).resolve().parents[2]
 
-TARGETS = ("in-process", "backend", "stable", "mlflow")
+TARGETS = ("in-process", "backend", "stable", "mlflow", "backend-split", "stable-split")
 LABELS = {
     "in-process": "in-process limit (1 thread, no HTTP)",
     "backend": "auto model server directly (gunicorn)",
     "stable": "auto stable address (Caddy -> gunicorn)",
     "mlflow": "`mlflow models serve`",
+    "backend-split": "split cores: auto model server directly",
+    "stable-split": "split cores: auto stable address",
+}
+# The pairs whose ratio is the goal: (stable address, backend directly), per core layout.
+PAIRS = {"stable": "backend", "stable-split": "backend-split"}
+LAYOUTS = {
+    "stable": "all processes on every core",
+    "stable-split": "the model server on half the cores, Caddy and the client on the other half",
 }
 
 
@@ -41,13 +49,13 @@ def table(all_results: dict[str, dict[str, list[load.Result]]]) -> list[str]:
         for name in TARGETS:
             runs = results[name]
             vs_backend = vs_mlflow = ""
-            if name == "stable":
-                vs_backend = spread(ratios(results, "stable", "backend"), ".2f") + "x"
+            if name in PAIRS:
+                vs_backend = spread(ratios(results, name, PAIRS[name]), ".2f") + "x"
             if name in ("backend", "stable"):
                 vs_mlflow = spread(ratios(results, name, "mlflow"), ".2f") + "x"
             usage = [r.usage for r in runs if r.usage is not None]
             server = spread([u.server_ms for u in usage], ".2f") if usage else ""
-            proxy = spread([u.proxy_ms for u in usage], ".2f") if name == "stable" else ""
+            proxy = spread([u.proxy_ms for u in usage], ".2f") if name in PAIRS else ""
             busiest = spread([100 * u.busiest for u in usage], ".0f") + " %" if usage else ""
             lines.append(
                 f"| {case} | {LABELS[name]} | {spread([r.rps for r in runs], '.0f')} "
@@ -101,35 +109,45 @@ def spread_over_workers(result: load.Result, workers: int) -> bool:
 def verdicts(results: dict[str, dict[str, list[load.Result]]], workers: int) -> list[str]:
     lines = []
     for case, runs in results.items():
-        r = ratios(runs, "stable", "backend")
-        met = "met" if statistics.median(r) >= 0.9 else "NOT met"
-        share = [
-            u.proxy_ms / (u.proxy_ms + u.server_ms)
-            for u in (x.usage for x in runs["stable"])
-            if u is not None and u.proxy_ms + u.server_ms > 0
-        ]
-        # Where the CPU is the limit, requests/s go as 1 / (CPU per request): what the stable
-        # address would serve of the backend's rate, from the CPU each side used in the round.
-        bound = [
-            b.usage.server_ms / (st.usage.server_ms + st.usage.proxy_ms)
-            for b, st in zip(runs["backend"], runs["stable"], strict=True)
-            if b.usage is not None and st.usage is not None
-        ]
+        for stable, backend in PAIRS.items():
+            if runs.get(stable):
+                lines += _verdict(case, runs, stable, backend, workers)
+    return lines
+
+
+def _verdict(
+    case: str, runs: dict[str, list[load.Result]], stable: str, backend: str, workers: int
+) -> list[str]:
+    r = ratios(runs, stable, backend)
+    met = "met" if statistics.median(r) >= 0.9 else "NOT met"
+    share = [
+        u.proxy_ms / (u.proxy_ms + u.server_ms)
+        for u in (x.usage for x in runs[stable])
+        if u is not None and u.proxy_ms + u.server_ms > 0
+    ]
+    # Where the CPU is the limit, requests/s go as 1 / (CPU per request): what the stable
+    # address would serve of the backend's rate, from the CPU each side used in the round.
+    pairs = list(zip(runs[backend], runs[stable], strict=True))
+    bound = [
+        b.usage.server_ms / (st.usage.server_ms + st.usage.proxy_ms)
+        for b, st in pairs
+        if b.usage is not None and st.usage is not None
+    ]
+    lines = [
+        f"- {case}, {LAYOUTS[stable]}: stable address / backend directly {spread(r, '.2f')}x: "
+        f"goal >= 0.9x {met} (median; {sum(x >= 0.9 for x in r)} of {len(r)} rounds at or "
+        f"above 0.9x). Caddy's share of the server-side CPU per request: "
+        f"{spread(share, '.0%')}; CPU-bound estimate (backend CPU / stable-address CPU per "
+        f"request, server + Caddy): {spread(bound, '.2f')}x."
+    ]
+    alike = [
+        st.rps / b.rps
+        for b, st in pairs
+        if spread_over_workers(b, workers) and spread_over_workers(st, workers)
+    ]
+    if alike and stable == "stable":
         lines.append(
-            f"- {case}: stable address / backend directly {spread(r, '.2f')}x: goal >= 0.9x "
-            f"{met} (median; {sum(x >= 0.9 for x in r)} of {len(r)} rounds at or above 0.9x). "
-            f"Caddy's share of the server-side CPU per request: {spread(share, '.0%')}; "
-            f"CPU-bound estimate (backend CPU / stable-address CPU per request, server + "
-            f"Caddy): {spread(bound, '.2f')}x."
+            f"  In the {len(alike)} rounds where both sides kept every worker busy (busiest "
+            f"process <= {1 / workers + 0.15:.0%}): {spread(alike, '.2f')}x."
         )
-        alike = [
-            st.rps / b.rps
-            for b, st in zip(runs["backend"], runs["stable"], strict=True)
-            if spread_over_workers(b, workers) and spread_over_workers(st, workers)
-        ]
-        if alike:
-            lines.append(
-                f"  In the {len(alike)} rounds where both sides kept every worker busy (busiest "
-                f"process <= {1 / workers + 0.15:.0%}): {spread(alike, '.2f')}x."
-            )
     return lines
