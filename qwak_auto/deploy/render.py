@@ -62,10 +62,22 @@ def _image(
     return "unbuilt", placeholder
 
 
-def _notes(automation: Automation, namespace: str) -> list[str]:
-    """What the printed objects need besides themselves."""
+def _notes(automation: Automation, namespace: str, model_pods: int) -> list[str]:
+    """What the printed objects need besides themselves. ``model_pods``: the pods of every
+    variation of the model rendered with this one that take requests from its address."""
     spec = automation.action.deployment_spec
     notes = []
+    if spec.traffic_weight is not None and not spec.shadow:
+        pods = spec.number_of_pods
+        share = f"{pods} of {model_pods} pods, about {round(100 * pods / max(1, model_pods))} %"
+        if spec.auto_scale_config is not None:
+            share = f"{share} before KEDA scales it"
+        notes.append(
+            f"{automation.name}: traffic_weight {spec.traffic_weight}: the model's Service "
+            f"splits its requests by ready pods, not by weight (this variation: {share}); an exact "
+            "split needs a Gateway API HTTPRoute or a service mesh in front of the variation "
+            "Services (docs/kubernetes.md)"
+        )
     if spec.api_keys_secret:
         secret = api_keys_secret_name(automation)
         notes.append(
@@ -96,6 +108,13 @@ def render_paths(
     automations, problems = load_automations(paths, config)
     result = Rendered(problems=[p for p in problems if p.severity.value == "error"])
     seen: set[str] = set()
+    pods: dict[tuple[str, str], int] = {}
+    for automation in automations:
+        spec = automation.action.deployment_spec
+        if not spec.shadow:
+            for name in automation.environments:
+                key = (automation.model_id, config.environment(name).name)
+                pods[key] = pods.get(key, 0) + spec.number_of_pods
     for automation in automations:
         names = automation.environments
         for name in names:
@@ -114,7 +133,8 @@ def render_paths(
                 # the model's own Service is the same object for each of its variations
                 if obj not in result.objects:
                     result.objects.append(obj)
-            result.notes += _notes(automation, environment.namespace)
+            model_pods = pods.get((automation.model_id, environment.name), 0)
+            result.notes += _notes(automation, environment.namespace, model_pods)
     if env is not None and seen and env not in seen:
         # Otherwise a typo in --env prints nothing and exits 0.
         raise UsageError(

@@ -115,3 +115,25 @@ def test_variations_share_one_model_service(
     services = [o["metadata"]["name"] for o in objects if o["kind"] == "Service"]
     assert sorted(services) == ["churn", "churn-challenger", "churn-default"]
     assert "retrain_churn_b: shadow: its pods take no requests from the model's address" in err
+
+
+def test_a_traffic_weight_says_how_plain_services_split(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    challenger = AUTOMATION.replace("name: retrain_churn", "name: retrain_churn_b").replace(
+        "      api_keys_secret: churn_keys\n",
+        "      variation_name: challenger\n      traffic_weight: 10\n      number_of_pods: 1\n",
+    )
+    (project / "churn.yaml").write_text(
+        AUTOMATION.replace("deployment_spec:\n", "deployment_spec:\n      number_of_pods: 3\n"),
+        encoding="utf-8",
+    )
+    (project / "churn_b.yaml").write_text(challenger, encoding="utf-8")
+    objects, err = render(capsys, str(project))
+    validate_all(objects)
+    assert (
+        "retrain_churn_b: traffic_weight 10: the model's Service splits its requests by ready "
+        "pods, not by weight (this variation: 1 of 4 pods, about 25 % before KEDA scales it)"
+    ) in err
+    assert "Gateway API HTTPRoute" in err
+    assert "retrain_churn: traffic_weight" not in err

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from qwak_auto.automation.rollout import Rollout
+from qwak_auto.automation.validate import load_automations
 from qwak_auto.deploy import traffic
 from qwak_auto.deploy.local import deploy_build
 from qwak_auto.deploy.settings import ServeSettings, Target
@@ -26,6 +27,7 @@ from tests.integration.serve.artifacts import request
 
 DEFAULT = Target(model_id="churn", environment="dev", variation="default")
 ENV = {"PATH": "/usr/bin:/bin"}
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def _deploy(
@@ -112,20 +114,36 @@ def test_a_watched_canary_is_promoted(world: World) -> None:
     assert all(w["verdict"] for w in record.detail["windows"])
 
 
+def _pricing_example() -> dict[str, ServeSettings]:
+    """The variations of examples/pricing-ab-test.yaml and their traffic settings."""
+    automations, problems = load_automations([EXAMPLES / "pricing-ab-test.yaml"])
+    assert not [p for p in problems if p.severity.value == "error"]
+    return {
+        a.action.deployment_spec.variation_name: ServeSettings.from_spec(a.action.deployment_spec)
+        for a in automations
+    }
+
+
 def test_a_model_address_splits_between_variations_and_a_shadow_answers_none(
     world: World,
 ) -> None:
-    first = _deploy(world, "A")
+    # The pricing A/B example's split: its champion and its challenger (traffic_weight 10).
+    variations = _pricing_example()
+    assert set(variations) == {"champion", "challenger"}
+    assert variations["champion"].traffic_weight is None  # the rest: 90 %
+    weight = variations["challenger"].traffic_weight
+    assert weight == 10
+    first = _deploy(world, "A", Target(model_id="churn", environment="dev", variation="champion"))
     _deploy(
         world,
         "B",
         Target(model_id="churn", environment="dev", variation="challenger"),
-        traffic_weight=10,
+        traffic_weight=weight,
     )
     _deploy(
         world, "C", Target(model_id="churn", environment="dev", variation="mirror"), shadow=True
     )
-    serving = world.store.serving("churn", "dev", "default")
+    serving = world.store.serving("churn", "dev", "champion")
     assert serving is not None
     model_port = _port(serving.detail["model_address"])
     assert model_port != _port(first.address)
