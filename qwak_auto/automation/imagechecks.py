@@ -10,32 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from qwak_auto.automation.load import JsonPath
-from qwak_auto.automation.rulebase import DEPLOY_SPEC, Context, _Out, get
+from qwak_auto.automation.rulebase import Context, _Out, environments_of
 
 BUILDERS_WITHOUT_IMAGE = ("local",)
 IMAGE_DEPLOYERS = ("kubernetes",)
 
 
-def _environments(data: Mapping[str, Any], ctx: Context) -> list[tuple[JsonPath, str]]:
-    """Where the automation deploys, with the place in the file that says so."""
-    listed = get(data, (*DEPLOY_SPEC, "environments"))
-    if isinstance(listed, list) and listed:
-        return [
-            ((*DEPLOY_SPEC, "environments", i), name)
-            for i, name in enumerate(listed)
-            if isinstance(name, str)
-        ]
-    own = data.get("environment")
-    if isinstance(own, str) and own:
-        return [(("environment",), own)]
-    return [(("name",), ctx.default_environment)]
-
-
 def check_builder_makes_image(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
     if ctx.builder not in BUILDERS_WITHOUT_IMAGE or not ctx.deployers:
         return
-    for path, name in _environments(data, ctx):
+    for path, name in environments_of(data, ctx):
         deployer = ctx.deployers.get(name or ctx.default_environment)
         if deployer not in IMAGE_DEPLOYERS:
             continue

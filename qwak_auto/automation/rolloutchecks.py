@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from qwak_auto.automation.checks import _check_duration
-from qwak_auto.automation.rulebase import DEPLOY_SPEC, Context, _Out, get
+from qwak_auto.automation.rulebase import DEPLOY_SPEC, Context, _Out, environments_of, get
 
 BUILD_DEPLOY = ("action", "build_deploy")
 ROLLOUT = (*DEPLOY_SPEC, "rollout")
@@ -67,7 +67,8 @@ def _smoke_file_problem(smoke: str) -> tuple[str, str, str] | None:
     )
 
 
-def check_traffic(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
+def check_traffic(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
+    _check_traffic_on_kubernetes(out, data, ctx)
     if get(data, (*DEPLOY_SPEC, "shadow")) is True:
         if get(data, (*DEPLOY_SPEC, "traffic_weight")) is not None:
             out.add(
@@ -86,6 +87,44 @@ def check_traffic(out: _Out, data: Mapping[str, Any], _ctx: Context) -> None:
                 "variation that answers",
                 "name the shadow variation, e.g. `variation_name: candidate`",
             )
+
+
+def _check_traffic_on_kubernetes(out: _Out, data: Mapping[str, Any], ctx: Context) -> None:
+    """Plain Services split a model's requests by ready pods and copy none: on Kubernetes
+    ``traffic_weight`` is approximate and ``shadow`` gets no copies (docs/kubernetes.md)."""
+    if not ctx.deployers:
+        return
+    where = [
+        name
+        for _path, name in environments_of(data, ctx)
+        if ctx.deployers.get(name or ctx.default_environment) == "kubernetes"
+    ]
+    if not where:
+        return
+    envs = ", ".join(f"`{name or ctx.default_environment}`" for name in where)
+    shadow = get(data, (*DEPLOY_SPEC, "shadow")) is True
+    if get(data, (*DEPLOY_SPEC, "traffic_weight")) is not None and not shadow:
+        out.add(
+            (*DEPLOY_SPEC, "traffic_weight"),
+            "traffic.kubernetes-pods",
+            f"on Kubernetes ({envs}) the model's Service splits its requests by ready pods, not "
+            "by traffic_weight",
+            "size number_of_pods to the share, or route by weight with a Gateway API HTTPRoute "
+            "or a service mesh in front of the variation Services (docs/kubernetes.md)",
+            warning=True,
+            at_key=True,
+        )
+    if shadow:
+        out.add(
+            (*DEPLOY_SPEC, "shadow"),
+            "traffic.kubernetes-shadow",
+            f"on Kubernetes ({envs}) a shadow variation's pods get no copies of the model's "
+            "requests from the Services auto renders",
+            "mirror requests to its Service with a Gateway API RequestMirror filter or a service "
+            "mesh (docs/kubernetes.md)",
+            warning=True,
+            at_key=True,
+        )
 
 
 RULES: tuple[Callable[[_Out, Mapping[str, Any], Context], None], ...] = (

@@ -70,3 +70,18 @@ def _strings(data: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
         for index, item in enumerate(value):
             if isinstance(item, str):
                 yield (*path, index), item
+
+
+def environments_of(data: Mapping[str, Any], ctx: Context) -> list[tuple[JsonPath, str]]:
+    """Where the automation deploys, with the place in the file that says so."""
+    listed = get(data, (*DEPLOY_SPEC, "environments"))
+    if isinstance(listed, list) and listed:
+        return [
+            ((*DEPLOY_SPEC, "environments", i), name)
+            for i, name in enumerate(listed)
+            if isinstance(name, str)
+        ]
+    own = data.get("environment")
+    if isinstance(own, str) and own:
+        return [(("environment",), own)]
+    return [(("name",), ctx.default_environment)]
