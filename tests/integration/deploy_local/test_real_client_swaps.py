@@ -1,0 +1,91 @@
+"""qwak-inference's own ``RealTimeClient`` (a kept-alive ``requests`` session), set up as
+docs/migrating-from-qwak.md says, through a canary swap and a rollback at 50 requests/s:
+not one prediction fails. Real Caddy, real gunicorn, the real client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from qwak_auto.automation.rollout import Rollout
+from qwak_auto.deploy.local import deploy_build, rollback
+from qwak_auto.deploy.settings import ServeSettings, Target
+from tests.integration.deploy_local.conftest import World
+
+TARGET = Target(model_id="churn", environment="dev", variation="default")
+ENV = {"PATH": "/usr/bin:/bin"}
+
+
+def real_time_client(address: str) -> Any:
+    """The documented set-up: token header, no Qwak login, a retry for connection errors."""
+    from qwak_inference import RealTimeClient
+    from urllib3.util.retry import Retry
+
+    client = RealTimeClient(model_id="churn", model_api=f"{address}/v1/churn/predict")
+    client.r_session.headers["Authorization"] = "Bearer unused"
+    client.r_session.jwt_expiration = None
+    client.r_session.get_adapter("http://").max_retries = Retry(
+        total=2, allowed_methods=None, status=0
+    )
+    return client
+
+
+class Clients:
+    """``threads`` real clients, each sending ``rate / threads`` predictions a second."""
+
+    def __init__(self, address: str, rate: float = 50.0, threads: int = 5) -> None:
+        self.address, self.interval = address, threads / rate
+        self.builds: list[str] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def __enter__(self) -> Clients:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(60)
+
+    def _run(self) -> None:
+        client = real_time_client(self.address)
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                answer = client.predict([{"x": 1}])
+                self.builds.append(answer[0]["build"])
+            except Exception as exc:  # noqa: BLE001 - every failure is counted
+                self.failures.append(f"{type(exc).__name__}: {exc}"[:300])
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+
+def _deploy(world: World, name: str, rollout: Rollout) -> str:
+    return deploy_build(
+        world.build(name),
+        TARGET,
+        ServeSettings(workers=2, ready_timeout=60),
+        store=world.store,
+        config=world.config,
+        environ=ENV,
+        rollout=rollout,
+    ).address
+
+
+def test_the_real_client_rides_through_a_canary_and_a_rollback(world: World) -> None:
+    address = _deploy(world, "A", Rollout(canary_steps=()))
+    canary = Rollout(canary_steps=(20, 50), step_seconds=1, bake_seconds=1, min_requests=1000)
+    with Clients(address) as clients:
+        time.sleep(1.0)
+        assert _deploy(world, "B", canary) == address  # four route changes
+        time.sleep(1.0)
+        rollback(world.store, world.config, TARGET, ENV)
+        time.sleep(1.0)
+    assert clients.failures == []
+    assert len(clients.builds) > 150
+    assert clients.builds[0] == "A"
+    assert "B" in clients.builds
+    assert clients.builds[-1] == "A"
