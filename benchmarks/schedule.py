@@ -18,6 +18,7 @@ and cold (cache cleared first, as in a fresh `auto run --once`).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import statistics
@@ -101,13 +102,14 @@ def bare(pairs: list[tuple[str, str]], now: datetime) -> int:
     return due
 
 
-def timed(fn, repeat: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    times, result = [], 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+def once(fn) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def spread(values: list[float], fmt: str) -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
 
 
 def main() -> None:
@@ -122,14 +124,20 @@ def main() -> None:
     now = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
     first_seen = datetime(2020, 1, 1, tzinfo=UTC)
 
-    bare_s, bare_due = timed(lambda: bare(pairs, now), args.repeat)
-
     def cold() -> int:
         schedule._croniter.cache_clear()
         return tick(automations, now, first_seen)
 
-    cold_s, tick_due = timed(cold, args.repeat)
-    warm_s, _ = timed(lambda: tick(automations, now, first_seen), args.repeat)
+    # Interleaved: each round runs the three once, so load from other work falls on all alike.
+    times: dict[str, list[float]] = {"bare": [], "cold": [], "warm": []}
+    for _ in range(args.repeat):
+        seconds, bare_due = once(lambda: bare(pairs, now))
+        times["bare"].append(seconds)
+        seconds, tick_due = once(cold)
+        times["cold"].append(seconds)
+        times["warm"].append(once(lambda: tick(automations, now, first_seen))[0])
+    ms = {k: [t * 1000 for t in v] for k, v in times.items()}
+    ratio = {k: [t / b for t, b in zip(v, times["bare"], strict=True)] for k, v in times.items()}
     distinct = len({p[0] for p in pairs})
 
     lines = [
@@ -137,17 +145,19 @@ def main() -> None:
         "",
         f"`benchmarks/schedule.py`: one scheduler tick over {args.n:,} automations "
         f"({distinct:,} distinct cron expressions, {len(ZONES)} time zones) at "
-        f"{now.isoformat()}, median of {args.repeat} runs, Python {platform.python_version()}, "
-        f"{platform.machine()}. Target: tick <= 1.5x the bare croniter loop.",
+        f"{now.isoformat()}, {args.repeat} rounds (each runs the three variants once, in turn), "
+        f"median (min–max), ratios per round; Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} after the run. Target: tick <= 1.5x the bare croniter loop.",
         "",
         "| variant | time | vs bare loop | due on time now |",
         "| --- | --- | --- | --- |",
-        f"| bare croniter loop (get_next + get_prev, aware local time) | {bare_s * 1000:.0f} ms "
-        f"| 1.00x | {bare_due} |",
-        f"| `auto` tick, cold cache (fresh `auto run --once`) | {cold_s * 1000:.0f} ms "
-        f"| {cold_s / bare_s:.2f}x | {tick_due} |",
-        f"| `auto` tick, warm cache (service loop) | {warm_s * 1000:.0f} ms "
-        f"| {warm_s / bare_s:.2f}x | {tick_due} |",
+        f"| bare croniter loop (get_next + get_prev, aware local time) "
+        f"| {spread(ms['bare'], '.0f')} ms | 1.00x | {bare_due} |",
+        f"| `auto` tick, cold cache (fresh `auto run --once`) | {spread(ms['cold'], '.0f')} ms "
+        f"| {spread(ratio['cold'], '.2f')}x | {tick_due} |",
+        f"| `auto` tick, warm cache (service loop) | {spread(ms['warm'], '.0f')} ms "
+        f"| {spread(ratio['warm'], '.2f')}x | {tick_due} |",
         "",
         "The tick does more than the bare loop (DST normalisation: skipped times run once at "
         "the jump, repeated times once; missed-run and deadline rules; first-registration "
