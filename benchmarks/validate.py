@@ -140,15 +140,17 @@ def venv(name: str, packages: list[str]) -> Path:
     return exe
 
 
-def timed(argv: list[str], runs: int, expect_ok: bool = True) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
-        times.append(time.perf_counter() - start)
-        if expect_ok and done.returncode != 0:
-            raise SystemExit(f"{argv[0]} failed ({done.returncode}):\n{done.stdout[-2000:]}")
-    return statistics.median(times)
+def once(argv: list[str], expect_ok: bool = True) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    seconds = time.perf_counter() - start
+    if expect_ok and done.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({done.returncode}):\n{done.stdout[-2000:]}")
+    return seconds
+
+
+def spread(values: list[float], fmt: str) -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
 
 
 def version(exe: Path) -> str:
@@ -176,12 +178,16 @@ def main() -> int:
         ],
     }
     cj_version = version(WORK / "venv-cj" / "bin" / "check-jsonschema")
-    results: dict[str, dict[int, float]] = {name: {} for name in tools}
+    # Interleaved: each run times every tool once, in turn, so load from other work falls on
+    # all of them alike; per-run ratios are then compared.
+    results: dict[str, dict[int, list[float]]] = {name: {n: [] for n in SIZES} for name in tools}
     for count in SIZES:
         files = generate(count)
-        for name, argv in tools.items():
-            seconds = timed([*argv, *files], args.runs)
-            results[name][count] = seconds
+        for _ in range(args.runs):
+            for name, argv in tools.items():
+                results[name][count].append(once([*argv, *files]))
+        for name in tools:
+            seconds = statistics.median(results[name][count])
             print(f"{name:55s} {count:5d} files  {seconds:7.3f} s  {count / seconds:8.1f} files/s")
     hazards = measure_hazards()
     table = render(results, args.runs, cj_version) + "\n" + render_hazards(hazards)
@@ -191,34 +197,39 @@ def main() -> int:
     return 0
 
 
-def render(results: dict[str, dict[int, float]], runs: int, cj_version: str) -> str:
+def render(results: dict[str, dict[int, list[float]]], runs: int, cj_version: str) -> str:
     auto = results["auto validate"]
     cj = results["check-jsonschema (pip default, pure-Python ruamel)"]
+    clib = results["check-jsonschema + ruamel.yaml.clib"]
+
+    def per_run(a: list[float], b: list[float]) -> list[float]:
+        return [x / y for x, y in zip(a, b, strict=True)]
+
     lines = [
         "## validate",
         "",
-        f"`benchmarks/validate.py`: generated ~60-line automation files, median of {runs} runs "
-        f"of each CLI as a subprocess, Python {platform.python_version()}, "
-        f"{platform.machine()}, check-jsonschema {cj_version}. `auto validate` runs the schema "
-        "AND the semantic checks (cron, SQL, git_uri, units, unique names); check-jsonschema "
-        "runs the schema only. Target: at 1000 files auto >= 3x check-jsonschema's files/s; "
-        "single-file start-up no slower.",
+        f"`benchmarks/validate.py`: generated ~60-line automation files, {runs} runs, each "
+        "timing every CLI once as a subprocess, in turn; median (min–max), ratios per run; "
+        f"Python {platform.python_version()}, {platform.machine()}, check-jsonschema "
+        f"{cj_version}. `auto validate` runs the schema AND the semantic checks (cron, SQL, "
+        "git_uri, units, unique names); check-jsonschema runs the schema only. Target: at 1000 "
+        "files auto >= 3x check-jsonschema's files/s; single-file start-up no slower.",
         "",
         "| tool | 1 file (start-up) | 100 files | 1000 files | files/s at 1000 |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, row in results.items():
-        cells = [f"{row[n] * 1000:.0f} ms" for n in SIZES]
-        lines.append(f"| {name} | {' | '.join(cells)} | {1000 / row[1000]:.0f} |")
-    ratio = cj[1000] / auto[1000]
-    clib = results["check-jsonschema + ruamel.yaml.clib"][1000] / auto[1000]
-    start = cj[1] / auto[1]
+        cells = [spread([t * 1000 for t in row[n]], ".0f") + " ms" for n in SIZES]
+        rate = spread([1000 / t for t in row[1000]], ".0f")
+        lines.append(f"| {name} | {' | '.join(cells)} | {rate} |")
+    ratio = spread(per_run(cj[1000], auto[1000]), ".1f")
+    with_clib = spread(per_run(clib[1000], auto[1000]), ".1f")
+    start = spread(per_run(cj[1], auto[1]), ".2f")
     lines += [
         "",
-        f"At 1000 files auto validates {ratio:.1f}x as many files per second as check-jsonschema "
-        f"as pip installs it ({clib:.1f}x check-jsonschema with the C loader added); single-file "
-        f"start-up is {start:.2f}x as fast ({auto[1] * 1000:.0f} ms vs {cj[1] * 1000:.0f} ms). "
-        "Times include process start-up; the machine is shared, so expect noise of +-30%.",
+        f"At 1000 files auto validates {ratio}x as many files per second as check-jsonschema "
+        f"as pip installs it ({with_clib}x check-jsonschema with the C loader added); "
+        f"single-file start-up is {start}x as fast. Times include process start-up.",
         "",
         "Why: (1) libyaml (ruamel.yaml.clib) emits parse events in C and one flat Python loop "
         "builds plain data from them; positions are not recorded on this fast path but "
