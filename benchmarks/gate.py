@@ -10,7 +10,8 @@ read-only connection, timeout timer, row cap, judgement). "gate decision" is
 makes, SQL sandbox included. "gate step" is a whole ``MetricGate.decide``, which first records
 the build and loads new prediction segments (the run's one analytics write transaction, a
 fixed cost per run that does not grow with the table) and then decides; it is shown for
-information. Medians of ``--repeat`` runs after one warm-up.
+information. ``--repeat`` alternating pairs after one warm-up; median (min–max) of each
+side and of the per-pair ratios.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ def populate(path: Path, rows: int) -> None:
 
 def paired(
     ours: Callable[[], object], theirs: Callable[[], object], repeat: int
-) -> tuple[float, float]:
-    """Median seconds of each, run alternately so that load from other processes on a shared
-    machine falls on both alike."""
+) -> tuple[list[float], list[float]]:
+    """Seconds of each per pair, run alternately so that load from other processes on a
+    shared machine falls on both alike."""
     ours()  # warm-up (file cache, imports)
     theirs()
     a: list[float] = []
@@ -80,7 +81,11 @@ def paired(
             started = time.perf_counter()
             fn()
             samples.append(time.perf_counter() - started)
-    return statistics.median(a), statistics.median(b)
+    return a, b
+
+
+def spread(values: list[float], fmt: str) -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
 
 
 def direct(path: Path, sql: str) -> Callable[[], object]:
@@ -96,7 +101,7 @@ def direct(path: Path, sql: str) -> Callable[[], object]:
     return run
 
 
-def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, float, float]]:
+def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, list[float], list[float]]]:
     from qwak_auto.analytics.query import evaluate_scalar
     from qwak_auto.automation.model import (
         Automation,
@@ -107,8 +112,9 @@ def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, float, float
         MetricTrigger,
     )
     from qwak_auto.config import load_config
-    from qwak_auto.gate.conditions import MetricGate, decide_condition, evaluate_metric_trigger
+    from qwak_auto.gate.conditions import MetricGate, decide_condition
     from qwak_auto.run.contracts import BuildResult, RunContext
+    from qwak_auto.schedule.metric import evaluate_metric_trigger
     from qwak_auto.state import open_store
 
     home = workdir / f"home-{rows}"
@@ -156,7 +162,7 @@ def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, float, float
     gate = MetricGate()
 
     def decide() -> object:
-        decision = decide_condition(build, condition, ctx, {})
+        decision = decide_condition(build, condition, ctx)
         assert decision.threshold is not None, decision.reason
         return decision
 
@@ -203,13 +209,15 @@ def main() -> int:
     import duckdb
 
     print(f"duckdb: {duckdb.__version__}")
+    print(f"{args.repeat} pairs after one warm-up each; median (min–max); ratios per pair")
     print("| rows | what | auto (ms) | direct DuckDB (ms) | ratio |")
     print("|---:|---|---:|---:|---:|")
     for rows in (int(r) for r in args.rows.split(",")):
         for what, ours, theirs in bench(rows, args.repeat, workdir):
+            ratio = [a / b for a, b in zip(ours, theirs, strict=True)]
             print(
-                f"| {rows:,} | {what} | {ours * 1000:.1f} | {theirs * 1000:.1f} "
-                f"| {ours / theirs:.2f}x |",
+                f"| {rows:,} | {what} | {spread([x * 1000 for x in ours], '.1f')} "
+                f"| {spread([x * 1000 for x in theirs], '.1f')} | {spread(ratio, '.2f')}x |",
                 flush=True,
             )
     return 0

@@ -8,7 +8,10 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qwak_auto.state.base import StateStore
 
 ECHO_REPO = {
     "main/__init__.py": "from .model import EchoModel\n\n\ndef load_model():\n"
@@ -27,7 +30,7 @@ def sh(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = No
     return done.stdout
 
 
-def context(home: Path, uri: str, model_id: str, store: object) -> Any:
+def context(home: Path, uri: str, model_id: str, store: StateStore) -> Any:
     from qwak_auto.automation.model import Automation, BuildDeploy, BuildSpec, NoneTrigger
     from qwak_auto.config import load_config
     from qwak_auto.run.contracts import RunContext
@@ -65,7 +68,7 @@ def git_repo(path: Path, source: Path | None, files: dict[str, str]) -> None:
 
 
 def build(
-    home: Path, store: object, model_id: str, source: Path | None, files: dict[str, str]
+    home: Path, store: StateStore, model_id: str, source: Path | None, files: dict[str, str]
 ) -> tuple[Any, Any]:
     """A real build: git repository -> auto's local builder (its tests not run)."""
     from qwak_auto.builders.local import LocalBuilder

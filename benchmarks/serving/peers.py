@@ -89,7 +89,8 @@ def bench_requirement(name: str) -> str:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
-    return next(r for r in extras["bench"] if r.split(">")[0].split("=")[0].strip() == name)
+    found: str = next(r for r in extras["bench"] if r.split(">")[0].split("=")[0].strip() == name)
+    return found
 
 
 def free_port() -> int:
