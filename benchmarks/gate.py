@@ -6,12 +6,12 @@ rows, side by side with the same query run directly in DuckDB.
 "direct" opens the file read-only, runs the query, closes it: the least any gate can do.
 "runner" is :func:`qwak_auto.analytics.evaluate_scalar` (statement check, locked-down
 read-only connection, timeout timer, row cap, judgement). "gate decision" is
-:func:`qwak_auto.gate.conditions.decide_condition` with a SQL threshold: the decision the gate
-makes, SQL sandbox included. "gate step" is a whole ``MetricGate.decide``, which first records
-the build and loads new prediction segments (the run's one analytics write transaction, a
-fixed cost per run that does not grow with the table) and then decides; it is shown for
-information. ``--repeat`` alternating pairs after one warm-up; median (min–max) of each
-side and of the per-pair ratios.
+:func:`qwak_auto.gate.conditions.decide_condition` with a SQL threshold: the decision the
+gate makes, SQL sandbox included. "gate step" is the run's whole gate step
+(``run.runner.decide``): it first records the build and loads new prediction segments (the
+run's one analytics write transaction, a fixed cost per run that does not grow with the
+table), then ``MetricGate.decide``; it is shown for information. ``--repeat`` alternating
+pairs after one warm-up; median (min–max) of each side and of the per-pair ratios.
 """
 
 from __future__ import annotations
@@ -114,6 +114,8 @@ def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, list[float],
     from qwak_auto.config import load_config
     from qwak_auto.gate.conditions import MetricGate, decide_condition
     from qwak_auto.run.contracts import BuildResult, RunContext
+    from qwak_auto.run.runner import decide as gate_step
+    from qwak_auto.run.sink import AnalyticsSink
     from qwak_auto.schedule.metric import evaluate_metric_trigger
     from qwak_auto.state import open_store
 
@@ -160,6 +162,7 @@ def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, list[float],
         log_dir=workdir,
     )
     gate = MetricGate()
+    sink = AnalyticsSink(config)
 
     def decide() -> object:
         decision = decide_condition(build, condition, ctx)
@@ -167,7 +170,7 @@ def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, list[float],
         return decision
 
     def step() -> object:
-        decision = gate.decide(build, ctx)
+        decision = gate_step(gate, sink, build, ctx)
         assert decision.threshold is not None, decision.reason
         return decision
 
@@ -188,7 +191,7 @@ def bench(rows: int, repeat: int, workdir: Path) -> list[tuple[str, list[float],
         cases = [
             ("threshold query (runner)", runner(THRESHOLD_SQL), THRESHOLD_SQL),
             ("gate decision (decide_condition)", decide, THRESHOLD_SQL),
-            ("gate step incl. the run's analytics write (MetricGate.decide)", step, THRESHOLD_SQL),
+            ("gate step incl. the run's analytics write (run.runner.decide)", step, THRESHOLD_SQL),
             ("trigger query (runner)", runner(TRIGGER_SQL), TRIGGER_SQL),
             ("trigger evaluation (evaluate_metric_trigger)", evaluate, TRIGGER_SQL),
         ]
