@@ -102,14 +102,18 @@ def test_render_build_of_an_unknown_automation(
     assert "valid automations here: retrain_churn" in err
 
 
+def add_challenger(project: Path, fields: str) -> None:
+    """A second automation of the model: variation `challenger` with these deployment fields."""
+    challenger = AUTOMATION.replace("name: retrain_churn", "name: retrain_churn_b").replace(
+        "      api_keys_secret: churn_keys\n", f"      variation_name: challenger\n{fields}"
+    )
+    (project / "churn_b.yaml").write_text(challenger, encoding="utf-8")
+
+
 def test_variations_share_one_model_service(
     capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:
-    challenger = AUTOMATION.replace("name: retrain_churn", "name: retrain_churn_b").replace(
-        "      api_keys_secret: churn_keys\n",
-        "      variation_name: challenger\n      shadow: true\n",
-    )
-    (project / "churn_b.yaml").write_text(challenger, encoding="utf-8")
+    add_challenger(project, "      shadow: true\n")
     objects, err = render(capsys, str(project))
     validate_all(objects)
     services = [o["metadata"]["name"] for o in objects if o["kind"] == "Service"]
@@ -120,15 +124,11 @@ def test_variations_share_one_model_service(
 def test_a_traffic_weight_says_how_plain_services_split(
     capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:
-    challenger = AUTOMATION.replace("name: retrain_churn", "name: retrain_churn_b").replace(
-        "      api_keys_secret: churn_keys\n",
-        "      variation_name: challenger\n      traffic_weight: 10\n      number_of_pods: 1\n",
-    )
+    add_challenger(project, "      traffic_weight: 10\n      number_of_pods: 1\n")
     (project / "churn.yaml").write_text(
         AUTOMATION.replace("deployment_spec:\n", "deployment_spec:\n      number_of_pods: 3\n"),
         encoding="utf-8",
     )
-    (project / "churn_b.yaml").write_text(challenger, encoding="utf-8")
     objects, err = render(capsys, str(project))
     validate_all(objects)
     assert (

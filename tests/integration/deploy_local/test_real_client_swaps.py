@@ -4,14 +4,14 @@ not one prediction fails. Real Caddy, real gunicorn, the real client."""
 
 from __future__ import annotations
 
-import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from qwak_auto.automation.rollout import Rollout
 from qwak_auto.deploy.local import deploy_build, rollback
 from qwak_auto.deploy.settings import ServeSettings, Target
-from tests.integration.deploy_local.conftest import World
+from tests.integration.deploy_local.conftest import Load, World
 
 TARGET = Target(model_id="churn", environment="dev", variation="default")
 ENV = {"PATH": "/usr/bin:/bin"}
@@ -31,36 +31,22 @@ def real_time_client(address: str) -> Any:
     return client
 
 
-class Clients:
-    """``threads`` real clients, each sending ``rate / threads`` predictions a second."""
+@dataclass
+class Clients(Load):
+    """``Load``'s steady 50 requests/s, sent by real clients, one per thread."""
 
-    def __init__(self, address: str, rate: float = 50.0, threads: int = 5) -> None:
-        self.address, self.interval = address, threads / rate
-        self.builds: list[str] = []
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def __enter__(self) -> Clients:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(60)
+    address: str = ""
 
     def _run(self) -> None:
         client = real_time_client(self.address)
+        interval = self.threads / self.rate
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                answer = client.predict([{"x": 1}])
-                self.builds.append(answer[0]["build"])
+                self.results.append((200, client.predict([{"x": 1}])[0]["build"]))
             except Exception as exc:  # noqa: BLE001 - every failure is counted
                 self.failures.append(f"{type(exc).__name__}: {exc}"[:300])
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+            self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
 
 def _deploy(world: World, name: str, rollout: Rollout) -> str:
@@ -78,14 +64,15 @@ def _deploy(world: World, name: str, rollout: Rollout) -> str:
 def test_the_real_client_rides_through_a_canary_and_a_rollback(world: World) -> None:
     address = _deploy(world, "A", Rollout(canary_steps=()))
     canary = Rollout(canary_steps=(20, 50), step_seconds=1, bake_seconds=1, min_requests=1000)
-    with Clients(address) as clients:
+    with Clients(port=int(address.rsplit(":", 1)[1]), address=address) as clients:
         time.sleep(1.0)
         assert _deploy(world, "B", canary) == address  # four route changes
         time.sleep(1.0)
         rollback(world.store, world.config, TARGET, ENV)
         time.sleep(1.0)
     assert clients.failures == []
-    assert len(clients.builds) > 150
-    assert clients.builds[0] == "A"
-    assert "B" in clients.builds
-    assert clients.builds[-1] == "A"
+    builds = clients.builds()
+    assert len(builds) > 150
+    assert builds[0] == "A"
+    assert "B" in builds
+    assert builds[-1] == "A"
