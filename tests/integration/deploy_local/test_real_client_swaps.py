@@ -40,7 +40,8 @@ class Clients(Load):
     def _run(self) -> None:
         client = real_time_client(self.address)
         interval = self.threads / self.rate
-        while not self._stop.is_set():
+        deadline = time.monotonic() + self.limit
+        while not self._stop.is_set() and time.monotonic() < deadline:
             started = time.monotonic()
             try:
                 self.results.append((200, client.predict([{"x": 1}])[0]["build"]))
