@@ -19,6 +19,7 @@ of that image (deploy/containers.py); everything else is the same.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from qwak_auto import log
 from qwak_auto.automation.rollout import SMOKE_ONLY, Rollout
 from qwak_auto.deploy import backends, containers, processes, shadow, smoke, traffic
-from qwak_auto.deploy.rollout import Cancelled, drain, take_traffic
+from qwak_auto.deploy.rollout import SETTLE, Cancelled, take_traffic
 from qwak_auto.deploy.settings import Launch, ServeSettings, Target, result_of
 from qwak_auto.deploy.sites import Backend, Sites
 from qwak_auto.errors import DeployError, RolledBack
@@ -222,9 +223,10 @@ def retire(
     """Let the requests in flight to ``record``'s server finish, stop it, record it."""
     serve = ServeSettings.from_detail(record.detail.get("serve") or {})
     grace = serve.timeout_ms / 1000.0 + DRAIN_MARGIN
-    backend_port = record.detail.get("backend_port")
-    if home is not None and backend_port:
-        drain(home, f"{processes.HOST}:{backend_port}", grace)
+    if home is not None and record.detail.get("backend_port"):
+        # No slot names it any more; what is on its way arrives within the settle, and the
+        # server's graceful stop lets the requests in flight finish.
+        time.sleep(SETTLE)
     if record.deployer == "local":
         backends.stop(record.detail, environ, grace=grace)
     retired = replace(

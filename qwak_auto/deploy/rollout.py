@@ -14,16 +14,14 @@ finish it (:func:`qwak_auto.deploy.local.recover`).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from qwak_auto import log
 from qwak_auto.automation.rollout import Rollout
-from qwak_auto.deploy import backends, processes, traffic, watch
+from qwak_auto.deploy import backends, watch
 from qwak_auto.deploy.sites import Backend, Site, Sites
 from qwak_auto.errors import DeployError, RolledBack
 from qwak_auto.state.base import DeploymentRecord, StateStore
@@ -31,6 +29,9 @@ from qwak_auto.state.base import DeploymentRecord, StateStore
 POLL = 1.0  # seconds between two looks at the new build's metrics
 DRAIN_SECONDS = 30.0  # at most, for the requests in flight to a server being taken out
 COUNTERS_WRITTEN = 1.2  # a worker writes its counters for the others once a second
+# After the slot files change, a request that read the old address just before may still be
+# on its way to the server taken out; it has arrived by then.
+SETTLE = 0.2
 
 
 Cancelled = Callable[[], bool]  # the run was stopped or timed out: stop watching, roll back
@@ -156,30 +157,24 @@ def _undo(
     sites.save(site.with_backends(before))
     sites.apply()
     port = int(record.detail["backend_port"])
-    drain(sites.home, f"{processes.HOST}:{port}", DRAIN_SECONDS)
-    time.sleep(COUNTERS_WRITTEN)  # every worker's last answers in the counters
-    total = watch.window(baseline, watch.scrape(port), 0.0)
+    total = watch.window(baseline, drain(port, DRAIN_SECONDS), 0.0)
     backends.stop(record.detail, environ, grace=10)
     log.event("rolled back", deployment=record.deployment_id, level="warning")
     return total
 
 
-def drain(home: Path, dial: str, timeout: float) -> None:
-    """Wait until Caddy has no request in flight to ``dial`` (bounded)."""
+def drain(port: int, timeout: float) -> watch.Scrape:
+    """Wait until the server at ``port``, which takes no new requests (no slot names it any
+    more: :mod:`qwak_auto.deploy.slots`), has answered the ones in flight: its answer count
+    holds still over one interval of its counters (bounded). Returns the last scrape."""
     deadline = time.monotonic() + timeout
+    time.sleep(SETTLE)
+    last = watch.scrape(port)
     while time.monotonic() < deadline:
-        try:
-            status, body = traffic.admin(home, "GET", "/reverse_proxy/upstreams")
-        except OSError:
-            return
-        try:
-            upstreams = json.loads(body) if status == 200 else []
-        except ValueError:
-            upstreams = []
-        if not any(
-            isinstance(u, dict) and u.get("address") == dial and u.get("num_requests", 0) > 0
-            for u in upstreams
-        ):
-            return
-        time.sleep(0.05)
-    log.event("a server was still busy; stopping it anyway", level="warning", upstream=dial)
+        time.sleep(COUNTERS_WRITTEN)
+        now = watch.scrape(port)
+        if watch.window(last, now, 0.0).requests == 0:
+            return now
+        last = now
+    log.event("a server was still busy; stopping it anyway", level="warning", port=port)
+    return last

@@ -186,9 +186,8 @@ def routes_of(sites: Sequence[Site]) -> list[traffic.Route]:
 
 
 def _smallest(upstreams: Sequence[traffic.Upstream]) -> tuple[traffic.Upstream, ...]:
-    """The same shares in the smallest whole weights: Caddy's weighted round robin sends
-    each upstream its weight in a row, so 9000/1000 would mean 9000 requests before the
-    first of the 10 %; 9/1 is the same split within every ten."""
+    """The upstreams that take a share, in the smallest whole weights (the same shares:
+    9000/1000 reads 9/1); :mod:`qwak_auto.deploy.slots` turns them into slots."""
     live = [u for u in upstreams if u.weight > 0]
     divisor = math.gcd(*(u.weight for u in live)) if live else 1
     return tuple(replace(u, weight=u.weight // divisor) for u in live)

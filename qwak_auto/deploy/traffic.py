@@ -1,17 +1,18 @@
 """The local traffic layer: one Caddy per ``AUTO_HOME`` in front of every local deployment.
 
 Each stable address (a *site*, :mod:`qwak_auto.deploy.sites`) is a Caddy server on
-127.0.0.1:PORT with one ``reverse_proxy`` route: its upstreams are the model servers that
-serve it now, with ``weighted_round_robin`` weights (a canary, a model's variations),
-an active health check on ``/ready``, retries while an upstream cannot be reached (so a swap
-drops nothing) and a cap on request bodies (413 over it).
+127.0.0.1:PORT with one ``reverse_proxy`` route: round robin over fixed slots whose addresses
+are the model servers that serve it now, each its share of the slots (a canary, a model's
+variations: :mod:`qwak_auto.deploy.slots`), retries while an upstream cannot be reached (so a
+swap drops nothing) and a cap on request bodies (413 over it).
 
 ``auto`` drives Caddy only through its admin API, on a unix socket inside ``AUTO_HOME/proxy``
-(0700: nobody but the owner can open it). Every change renders the whole configuration from
-the sites recorded in the state store and loads it in one ``POST /load``, which Caddy applies
-gracefully (connections in flight finish on the old configuration). The same rendering is
-written to ``caddy.json``, so a Caddy that is gone (crashed, machine rebooted) is started
-again by the next command or tick with the recorded routes (:func:`ensure`).
+(0700: nobody but the owner can open it). Every change writes the slot files and renders the
+whole configuration from the sites recorded in the state store, loaded in one ``POST /load``;
+the configuration changes only when a stable address comes or goes, and Caddy leaves an
+unchanged one as it is, so swaps and canary steps close no client connection. The same
+rendering is written to ``caddy.json``, so a Caddy that is gone (crashed, machine rebooted) is
+started again by the next command or tick with the recorded routes (:func:`ensure`).
 """
 
 from __future__ import annotations
@@ -31,13 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from qwak_auto import log, proc
-from qwak_auto.deploy import processes
+from qwak_auto.deploy import processes, slots
 from qwak_auto.errors import DeployError, ProcError
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024  # bytes; AUTO_PROXY_MAX_BODY overrides
 START_TIMEOUT = 15.0
 ADMIN_TIMEOUT = 10.0
-HEALTH_INTERVAL = "2s"
 SCOPE = "traffic"  # the state-store scope of the proxy's own record
 
 
@@ -99,7 +99,7 @@ def render(home: Path, routes: Sequence[Route], body_limit: int) -> dict[str, An
     for route in routes:
         handlers: list[dict[str, Any]] = [{"handler": "request_body", "max_size": body_limit}]
         if route.upstreams:
-            handlers.append(_reverse_proxy(route.upstreams))
+            handlers.append(_reverse_proxy(home, route))
         else:
             handlers.append(
                 {
@@ -131,22 +131,18 @@ def render(home: Path, routes: Sequence[Route], body_limit: int) -> dict[str, An
     }
 
 
-def _reverse_proxy(upstreams: Sequence[Upstream]) -> dict[str, Any]:
+def _reverse_proxy(home: Path, route: Route) -> dict[str, Any]:
     return {
         "handler": "reverse_proxy",
-        "upstreams": [{"dial": u.dial} for u in upstreams],
+        # Fixed upstreams whose addresses Caddy reads from files (:mod:`slots`): weights and
+        # swaps change the files, not this configuration, so nothing reloads.
+        "upstreams": [{"dial": slots.placeholder(home, route.name, k)} for k in range(slots.SLOTS)],
         "load_balancing": {
-            "selection_policy": {
-                "policy": "weighted_round_robin",
-                "weights": [u.weight for u in upstreams],
-            },
+            "selection_policy": {"policy": "round_robin"},
             # A request that cannot reach an upstream (one stopping after a swap) is tried
             # on the others for this long, so a swap or a rollback drops nothing.
             "try_duration": "5s",
             "try_interval": "50ms",
-        },
-        "health_checks": {
-            "active": {"uri": "/ready", "interval": HEALTH_INTERVAL, "timeout": "2s"},
         },
     }
 
@@ -188,8 +184,12 @@ def running(home: Path) -> bool:
 
 
 def load(home: Path, routes: Sequence[Route], environ: Mapping[str, str]) -> None:
-    """Apply ``routes`` (all of them): written to caddy.json, then loaded gracefully."""
+    """Apply ``routes`` (all of them): the slot files first (a change of weights or of
+    upstreams takes effect there, at once), then the configuration, written to caddy.json and
+    loaded; Caddy leaves an unchanged configuration as it is, so only a stable address that
+    comes or goes reloads it."""
     config = render(home, routes, max_body(environ))
+    slots.write(home, routes)
     _write_config(home, config)
     try:
         status, body = admin(home, "POST", "/load", config)
@@ -202,6 +202,7 @@ def load(home: Path, routes: Sequence[Route], environ: Mapping[str, str]) -> Non
             "a stable address's port may be taken by another program; see "
             f"{folder(home) / 'caddy.log'}",
         )
+    slots.prune(home, routes)
 
 
 def _write_config(home: Path, config: Mapping[str, Any]) -> Path:
@@ -258,6 +259,7 @@ def ensure(
     if running(home):
         return "running"
     config = render(home, routes, max_body(environ))
+    slots.write(home, routes)
     path = _write_config(home, config)
     with contextlib.suppress(FileNotFoundError):
         admin_socket(home).unlink()  # left by a Caddy that was killed

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qwak_auto.automation.rollout import Rollout
-from qwak_auto.deploy import traffic, watch
+from qwak_auto.deploy import slots, traffic, watch
 from qwak_auto.deploy.sites import Backend, Site, routes_of, variation_shares
 
 
@@ -61,9 +61,44 @@ def test_caddy_config_caps_bodies_and_answers_503_when_empty(tmp_path: Path) -> 
     first = servers["a"]["routes"][0]["handle"]
     assert servers["a"]["listen"] == ["127.0.0.1:1234"]
     assert first[0] == {"handler": "request_body", "max_size": 1024}
-    policy = first[1]["load_balancing"]["selection_policy"]
-    assert policy == {"policy": "weighted_round_robin", "weights": [3]}
+    assert first[1]["load_balancing"]["selection_policy"] == {"policy": "round_robin"}
+    dials = [u["dial"] for u in first[1]["upstreams"]]
+    assert len(dials) == slots.SLOTS
+    assert dials[7] == "{file." + str(tmp_path / "proxy" / "slots" / "a" / "7") + "}"
     assert servers["b"]["routes"][0]["handle"][1]["status_code"] == 503
+    # A change of weights or upstreams leaves the configuration as it is: nothing reloads.
+    moved = [traffic.Route("a", 1234, (traffic.Upstream("127.0.0.1:6", 9),)), routes[1]]
+    assert traffic.render(tmp_path, moved, 1024) == config
+
+
+def test_slots_give_each_upstream_its_share_spread_out() -> None:
+    upstreams = (traffic.Upstream("old:1", 18), traffic.Upstream("new:1", 2))
+    dials = slots.share(upstreams)
+    assert len(dials) == 100
+    assert dials.count("new:1") == 10
+    # within every ten requests of the round robin, one goes to the 10 %
+    assert all(dials[i : i + 10].count("new:1") == 1 for i in range(0, 100, 10))
+    thirds = slots.share(
+        (traffic.Upstream("a", 1), traffic.Upstream("b", 1), traffic.Upstream("c", 1))
+    )
+    assert sorted(thirds.count(x) for x in "abc") == [33, 33, 34]
+    assert slots.share((traffic.Upstream("a", 0),)) == []
+
+
+def test_slot_files_are_rewritten_by_rename_and_pruned(tmp_path: Path) -> None:
+    route = traffic.Route("a", 1234, (traffic.Upstream("127.0.0.1:5", 1),))
+    slots.write(tmp_path, [route])
+    folder = tmp_path / "proxy" / "slots" / "a"
+    assert (folder / "0").read_text() == "127.0.0.1:5"
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert oct((folder / "0").stat().st_mode & 0o777) == "0o600"
+    inode = (folder / "3").stat().st_ino
+    slots.write(tmp_path, [traffic.Route("a", 1234, (traffic.Upstream("127.0.0.1:6", 1),))])
+    assert (folder / "3").read_text() == "127.0.0.1:6"
+    assert (folder / "3").stat().st_ino != inode  # a new file, renamed over the old one
+    assert sorted(p.name for p in folder.iterdir()) == sorted(str(k) for k in range(100))
+    slots.prune(tmp_path, [traffic.Route("a", 1234, ())])
+    assert not folder.exists()
 
 
 METRICS = """# TYPE auto_model_requests_total counter
