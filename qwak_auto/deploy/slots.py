@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qwak_auto.errors import DeployError
+
 if TYPE_CHECKING:
     from qwak_auto.deploy.traffic import Route, Upstream
 
@@ -33,7 +35,14 @@ def folder(home: Path) -> Path:
 
 def placeholder(home: Path, route: str, slot: int) -> str:
     """The dial address of a slot, as Caddy reads it: the file's contents."""
-    return "{file." + str(folder(home) / route / str(slot)) + "}"
+    path = str(folder(home) / route / str(slot))
+    if "{" in path or "}" in path:
+        raise DeployError(
+            f"the auto home {home} has a brace in its path, which the local proxy (Caddy) "
+            "cannot read its slot files through",
+            "set AUTO_HOME (or `home:` in auto.yaml) to a path without { or }",
+        )
+    return "{file." + path + "}"
 
 
 def share(upstreams: Sequence[Upstream], slots: int = SLOTS) -> list[str]:

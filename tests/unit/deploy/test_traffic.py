@@ -11,6 +11,7 @@ import pytest
 from qwak_auto.automation.rollout import Rollout
 from qwak_auto.deploy import slots, traffic, watch
 from qwak_auto.deploy.sites import Backend, Site, routes_of, variation_shares
+from qwak_auto.errors import DeployError
 
 
 def _site(variation: str, *backends: tuple[str, int], **kw: object) -> Site:
@@ -83,6 +84,13 @@ def test_slots_give_each_upstream_its_share_spread_out() -> None:
     )
     assert sorted(thirds.count(x) for x in "abc") == [33, 33, 34]
     assert slots.share((traffic.Upstream("a", 0),)) == []
+
+
+def test_a_home_with_a_brace_is_refused_with_the_reason(tmp_path: Path) -> None:
+    route = traffic.Route("a", 1234, (traffic.Upstream("127.0.0.1:5", 1),))
+    with pytest.raises(DeployError, match="has a brace in its path") as info:
+        traffic.render(tmp_path / "odd{home}", [route], 1024)
+    assert "without { or }" in info.value.hint
 
 
 def test_slot_files_are_rewritten_by_rename_and_pruned(tmp_path: Path) -> None:
