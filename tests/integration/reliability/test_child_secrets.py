@@ -99,8 +99,13 @@ class Seen:
 
     @property
     def kind(self) -> str:
-        line = " ".join(self.argv)
-        program = Path(self.argv[0]).name if self.argv else ""
+        argv = self.argv
+        if argv and Path(argv[0]).name == "setpriv" and "--" in argv:
+            # proc's wrapper (`setpriv --pdeathsig KILL -- PROGRAM ...`), caught before it
+            # execs PROGRAM: its environment is the one PROGRAM is given.
+            argv = argv[argv.index("--") + 1 :]
+        line = " ".join(argv)
+        program = Path(argv[0]).name if argv else ""
         if program.startswith("git"):
             return "git"
         if "qwak_auto.builders.harness" in line:
